@@ -1,0 +1,3 @@
+//! The append-only, hash-chained audit log.
+
+pub mod event;
