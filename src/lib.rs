@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod embedded;
 pub mod exit;
 pub mod gate;
 pub mod ledger;
