@@ -292,4 +292,6 @@ pub struct Request {
 pub struct Context {
     /// Periods closed at run time (by `close_period`), in addition to the policy's own list.
     pub closed_periods: Vec<(String, YearMonth)>,
+    /// Entities the actor may act on, from the actor registry; `None` = unscoped.
+    pub actor_scope: Option<Vec<String>>,
 }
