@@ -225,6 +225,10 @@ pub struct PendingView {
     pub approvals: Vec<String>,
     /// Whether it is still open (not executed, not cancelled).
     pub open: bool,
+    /// The tier the request was raised at (T3 needs two distinct human approvals, T2 one).
+    pub tier: crate::gate::decision::Tier,
+    /// Entity the request concerns, for scope checks.
+    pub entity: Option<String>,
 }
 
 /// A manual adjustment to post.
