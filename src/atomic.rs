@@ -52,7 +52,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sub/out.json");
         write(&p, b"one", false).unwrap();
-        assert!(matches!(write(&p, b"two", false), Err(WriteError::Exists(_))));
+        assert!(matches!(
+            write(&p, b"two", false),
+            Err(WriteError::Exists(_))
+        ));
         assert_eq!(std::fs::read(&p).unwrap(), b"one");
         write(&p, b"two", true).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");

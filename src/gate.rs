@@ -68,11 +68,8 @@ pub fn tier_of(req: &Request, ctx: &Context, policy: &Policy) -> Tier {
 }
 
 fn is_closed(policy: &Policy, ctx: &Context, entity: &str, period: YearMonth) -> bool {
-    policy.is_closed(entity, period)
-        || ctx
-            .closed_periods
-            .iter()
-            .any(|(e, p)| e == entity && *p == period)
+    let has = |list: &[(String, YearMonth)]| list.iter().any(|(e, p)| e == entity && *p == period);
+    (policy.is_closed(entity, period) || has(&ctx.closed_periods)) && !has(&ctx.reopened_periods)
 }
 
 /// Accumulates fired rules; the outcome follows from them (deny > require_approval > allow).

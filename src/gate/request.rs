@@ -296,6 +296,8 @@ pub struct Request {
 pub struct Context {
     /// Periods closed at run time (by `close_period`), in addition to the policy's own list.
     pub closed_periods: Vec<(String, YearMonth)>,
+    /// Periods the policy file closes but a `reopen_period` reopened at run time.
+    pub reopened_periods: Vec<(String, YearMonth)>,
     /// Entities the actor may act on, from the actor registry; `None` = unscoped.
     pub actor_scope: Option<Vec<String>>,
 }

@@ -281,6 +281,7 @@ fn period_closed_needs_two_distinct_humans() {
 fn period_closed_at_run_time_counts_too() {
     let ctx = Context {
         closed_periods: vec![("US-PARENT".into(), YearMonth { year: 2026, month: 4 })],
+        reopened_periods: vec![],
         actor_scope: None,
     };
     let dec = evaluate(&confirm("engine:autoconfirm", exact("engine:recon", "10.00")), &ctx, &policy());
@@ -306,10 +307,10 @@ fn request_invalid_for_oversized_rationale() {
 
 #[test]
 fn entity_out_of_scope() {
-    let ctx = Context { closed_periods: vec![], actor_scope: Some(vec!["UK-SUB".into()]) };
+    let ctx = Context { closed_periods: vec![], reopened_periods: vec![], actor_scope: Some(vec!["UK-SUB".into()]) };
     let dec = evaluate(&confirm("human:alice", exact("engine:recon", "10.00")), &ctx, &policy());
     assert_eq!((dec.outcome, codes(&dec)), (Outcome::Deny, vec!["ENTITY_OUT_OF_SCOPE"]));
-    let ctx = Context { closed_periods: vec![], actor_scope: Some(vec!["US-PARENT".into()]) };
+    let ctx = Context { closed_periods: vec![], reopened_periods: vec![], actor_scope: Some(vec!["US-PARENT".into()]) };
     let dec = evaluate(&confirm("human:alice", exact("engine:recon", "10.00")), &ctx, &policy());
     assert_eq!(dec.outcome, Outcome::Allow);
 }
@@ -548,7 +549,7 @@ fn arb_request() -> impl Strategy<Value = (Request, Context)> {
                 _ => Action::ApproveAction,
             };
             let req = Request { actor: actor.into(), action: act, subject, rationale: rationale.map(String::from) };
-            (req, Context { closed_periods: vec![], actor_scope: scope })
+            (req, Context { closed_periods: vec![], reopened_periods: vec![], actor_scope: scope })
         })
 }
 
