@@ -120,6 +120,8 @@ struct Obj<'a> {
     entries: &'a [Entry],
     path: String,
     anchor: Pos,
+    /// Allowed keys an unknown key was taken for (a typo): not reported again as missing.
+    suggested: BTreeSet<&'static str>,
 }
 
 impl<'a> Obj<'a> {
@@ -129,7 +131,7 @@ impl<'a> Obj<'a> {
         node: &'a Node,
         path: &str,
         anchor: Pos,
-        allowed: &[&str],
+        allowed: &[&'static str],
     ) -> Option<Obj<'a>> {
         let Kind::Map(entries) = &node.kind else {
             let what = if path.is_empty() { "the policy" } else { path };
@@ -147,6 +149,7 @@ impl<'a> Obj<'a> {
             return None;
         };
         let mut seen: BTreeMap<&str, Pos> = BTreeMap::new();
+        let mut suggested = BTreeSet::new();
         for e in entries {
             let Kind::Str(k) = &e.key.kind else {
                 ctx.error(
@@ -177,7 +180,10 @@ impl<'a> Obj<'a> {
             seen.insert(k, e.key.pos);
             if !allowed.contains(&k.as_str()) {
                 let hint = match suggest(k, allowed) {
-                    Some(s) => format!("did you mean `{s}`? allowed keys: {}", allowed.join(", ")),
+                    Some(s) => {
+                        suggested.insert(s);
+                        format!("did you mean `{s}`? allowed keys: {}", allowed.join(", "))
+                    }
                     None => format!("allowed keys here: {}", allowed.join(", ")),
                 };
                 ctx.error(
@@ -196,6 +202,7 @@ impl<'a> Obj<'a> {
             entries,
             path: path.to_string(),
             anchor,
+            suggested,
         })
     }
 
@@ -209,7 +216,7 @@ impl<'a> Obj<'a> {
     /// The entry with this key; reports it missing.
     fn req(&self, ctx: &mut Ctx, key: &str, example: &str) -> Option<&'a Entry> {
         let e = self.get(key);
-        if e.is_none() {
+        if e.is_none() && !self.suggested.contains(key) {
             let within = if self.path.is_empty() {
                 "the policy".to_string()
             } else {
@@ -230,7 +237,7 @@ impl<'a> Obj<'a> {
     }
 }
 
-fn suggest<'k>(key: &str, allowed: &[&'k str]) -> Option<&'k str> {
+fn suggest(key: &str, allowed: &[&'static str]) -> Option<&'static str> {
     allowed
         .iter()
         .map(|a| (strsim::jaro_winkler(key, a), *a))
@@ -309,7 +316,7 @@ fn decimal(ctx: &mut Ctx, e: &Entry, path: &str, example: &str) -> Option<Decima
     let hint = format!("write a quoted decimal string, e.g. `\"{example}\"`");
     let Kind::Str(s) = &e.value.kind else {
         let why = match e.value.kind {
-            Kind::Int(_) | Kind::Float(_) => " (monetary values must be quoted strings)",
+            Kind::Int(_) | Kind::Float(_) => " (decimals are written as quoted strings)",
             _ => "",
         };
         ctx.error(
@@ -1131,6 +1138,10 @@ fn fx_rates(
                         covered.insert(s.clone());
                     }
                     let cur = cur_entry.and_then(|e| currency(ctx, e, &o.path_of("currency")));
+                    if cur.is_none() {
+                        // The intended currency is unknown: a P017 would only be a cascade.
+                        fx_section_ok = false;
+                    }
                     if let (Some(c), Some(b), Some(ce)) = (cur, base, cur_entry) {
                         if c == b {
                             ctx.warn(
