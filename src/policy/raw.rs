@@ -292,40 +292,75 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    fn map(n: &Node) -> &[Entry] {
+        match &n.kind {
+            Kind::Map(m) => m,
+            other => panic!("not a map: {other:?}"),
+        }
+    }
+
     #[test]
-    fn explore() {
-        let src =
-            b"a: 1\nb: \"x\"\nc: 10000.00\nd:\n  - { e: USD, f: 2026-01-01 }\na: 2\ng: yes\nh:\n";
+    fn keys_and_values_carry_one_based_positions() {
+        let n = parse(b"a: 1\nb:\n  c: \"x\"\n").unwrap();
+        let m = map(&n);
+        assert_eq!(m[0].key.pos, Pos { line: 1, col: 1 });
+        assert_eq!(m[0].value.pos, Pos { line: 1, col: 4 });
+        let inner = map(&m[1].value);
+        assert_eq!(inner[0].key.pos, Pos { line: 3, col: 3 });
+        assert_eq!(inner[0].value.pos, Pos { line: 3, col: 6 });
+        assert_eq!(inner[0].value.kind, Kind::Str("x".into()));
+    }
+
+    #[test]
+    fn duplicate_keys_are_passed_through_in_order() {
+        let n = parse(b"a: 1\na: 2\n").unwrap();
+        let m = map(&n);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1].key.pos, Pos { line: 2, col: 1 });
+        assert_eq!(m[1].value.kind, Kind::Int(2));
+        // The JSON document keeps the first, like the validator.
+        assert_eq!(n.to_json(), serde_json::json!({"a": 1}));
+    }
+
+    #[test]
+    fn scalars_keep_their_yaml_type_and_source_text() {
+        let src = b"q: \"10000.00\"\nu: 10000.00\nb: true\ny: yes\nn:\n";
         let n = parse(src).unwrap();
-        fn walk(n: &Node, src: &[u8]) {
-            eprintln!(
-                "{:?} {:?} {:?}",
-                n.pos,
-                n.bytes,
-                n.bytes
-                    .map(|(a, b)| String::from_utf8_lossy(&src[a..b]).to_string())
-            );
-            match &n.kind {
-                Kind::Seq(v) => v.iter().for_each(|x| walk(x, src)),
-                Kind::Map(v) => v.iter().for_each(|e| {
-                    walk(&e.key, src);
-                    walk(&e.value, src)
-                }),
-                _ => {}
-            }
+        let m = map(&n);
+        assert_eq!(m[0].value.kind, Kind::Str("10000.00".into()));
+        assert!(matches!(m[1].value.kind, Kind::Float(_)));
+        let (a, b) = m[1].value.bytes.unwrap();
+        assert_eq!(&src[a..b], b"10000.00");
+        assert_eq!(m[2].value.kind, Kind::Bool(true));
+        // strict booleans: YAML 1.1 `yes` stays a string.
+        assert_eq!(m[3].value.kind, Kind::Str("yes".into()));
+        assert_eq!(m[4].value.kind, Kind::Null);
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let e = parse(b"a: [1\n").unwrap_err();
+        assert_eq!(e.pos, Pos { line: 1, col: 4 });
+        let e = parse(b"a: 1\n  b: 2\n").unwrap_err();
+        assert_eq!(e.pos.line, 2);
+        let e = parse(b"ok: 1\nbad: \xff\n").unwrap_err();
+        assert_eq!(e.pos, Pos { line: 2, col: 6 });
+        assert!(e.message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn deep_nesting_and_alias_bombs_are_refused_not_crashed() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(deep.as_bytes()).is_err());
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..12 {
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
+            bomb.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
-        walk(&n, src);
-        for bad in [
-            &b"a: [1\n"[..],
-            b"",
-            b"a: 1\n  b: 2\n",
-            b"- 1\n",
-            b"a: *x\n",
-            b"\xff\xfe",
-            b"---\na: 1\n---\nb: 2\n",
-            b"a: !!int x\n",
-        ] {
-            eprintln!("{:?}", parse(bad));
-        }
+        assert!(parse(bomb.as_bytes()).is_err());
     }
 }
