@@ -224,6 +224,22 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_in_user_values_are_escaped() {
+        let src = String::from_utf8(SEED.to_vec()).unwrap().replace(
+            "base_currency: USD\n",
+            "base_currency: USD\n\"evil\\e[31m\\nkey\": 1\n",
+        );
+        let d = load("p.yaml", src.as_bytes()).unwrap_err();
+        assert_eq!(d[0].code, DiagCode::UnknownKey);
+        assert!(
+            d[0].message.contains("evil\\u{1b}[31m\\nkey"),
+            "{}",
+            d[0].message
+        );
+        check_contract(src.as_bytes());
+    }
+
+    #[test]
     fn empty_and_non_mapping_files_are_errors() {
         for (src, code) in [
             (&b""[..], DiagCode::WrongType),
@@ -257,7 +273,11 @@ mod tests {
                 assert!(diags.iter().any(Diagnostic::is_error));
                 for d in &diags {
                     assert!(!d.message.is_empty() && !d.hint.is_empty());
-                    assert!(!d.message.contains('\n') && !d.hint.contains('\n'), "{d}");
+                    assert!(
+                        !d.message.chars().any(char::is_control)
+                            && !d.hint.chars().any(char::is_control),
+                        "{d}"
+                    );
                 }
             }
         }

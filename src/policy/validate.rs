@@ -79,13 +79,30 @@ impl Ctx<'_> {
             }
         }
         match &node.kind {
-            Kind::Str(s) => format!("{:?}", truncate(s)),
+            Kind::Str(s) => format!("{:?}", shorten(s)),
             other => other.display(),
         }
     }
 }
 
-fn truncate(s: &str) -> String {
+/// A user value for a message in backticks: shortened, control characters escaped so a
+/// hostile file cannot inject terminal escapes or line breaks into diagnostics.
+fn clean(s: &str) -> String {
+    shorten(s)
+        .chars()
+        .flat_map(|c| {
+            let esc: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            esc
+        })
+        .collect()
+}
+
+/// At most 64 characters, with `…` when cut.
+fn shorten(s: &str) -> String {
     const MAX: usize = 64;
     if s.chars().count() <= MAX {
         s.to_string()
@@ -191,7 +208,7 @@ impl<'a> Obj<'a> {
                     DiagCode::UnknownKey,
                     format!(
                         "unknown key `{}` in {}",
-                        truncate(k),
+                        clean(k),
                         if path.is_empty() { "the policy" } else { path }
                     ),
                     &hint,
@@ -663,7 +680,7 @@ fn entities(ctx: &mut Ctx, top: &Obj) -> (Option<Vec<Entity>>, Option<EntityMap>
                 ctx.error(
                     vpos(ide),
                     DiagCode::DuplicateEntity,
-                    format!("entity id `{}` is defined twice", truncate(id)),
+                    format!("entity id `{}` is defined twice", clean(id)),
                     "give every entity a distinct id",
                 );
                 continue;
@@ -678,13 +695,12 @@ fn entities(ctx: &mut Ctx, top: &Obj) -> (Option<Vec<Entity>>, Option<EntityMap>
                 );
             }
         }
-        match (id, cur, tz) {
-            (Some(id), Some(currency), Some(timezone)) => out.push(Entity {
+        if let (Some(id), Some(currency), Some(timezone)) = (id, cur, tz) {
+            out.push(Entity {
                 id: id.to_string(),
                 currency,
                 timezone,
-            }),
-            _ => {}
+            });
         }
     }
     (Some(out), Some(info))
@@ -706,7 +722,7 @@ fn entity_ref(
             ctx.error(
                 vpos(e),
                 code,
-                format!("{path} names unknown entity `{}`", truncate(id)),
+                format!("{path} names unknown entity `{}`", clean(id)),
                 &if ids.is_empty() {
                     "define the entity under `entities` first".to_string()
                 } else {
@@ -772,7 +788,7 @@ fn materiality(ctx: &mut Ctx, top: &Obj, known: Option<&EntityMap>) -> Option<Ma
                                 DiagCode::DuplicateOverride,
                                 format!(
                                     "entity `{}` has more than one materiality override",
-                                    truncate(id)
+                                    clean(id)
                                 ),
                                 "keep one override per entity",
                             );
@@ -833,7 +849,7 @@ fn always_human(ctx: &mut Ctx, top: &Obj) -> Option<Vec<HumanAccount>> {
                     DiagCode::DuplicateAccount,
                     format!(
                         "account `{}` is already listed at always_human_accounts[{first}]",
-                        truncate(a)
+                        clean(a)
                     ),
                     "list each account once",
                 );
@@ -1018,7 +1034,7 @@ fn closed_periods(ctx: &mut Ctx, top: &Obj, known: Option<&EntityMap>) -> Option
                                     DiagCode::DuplicatePeriod,
                                     format!(
                                         "period {period} of `{}` is listed twice",
-                                        truncate(&entity)
+                                        clean(&entity)
                                     ),
                                     "remove the repeated entry",
                                 );
@@ -1231,7 +1247,7 @@ fn fx_rates(
                     DiagCode::MissingFxRate,
                     format!(
                         "entity `{}` uses {c} but fx_rates has no {c} rate to the base currency {base}",
-                        truncate(id)
+                        clean(id)
                     ),
                     &format!("add `- {{ currency: {c}, rate: \"<{base} per {c}>\", as_of: \"YYYY-MM-DD\" }}` to fx_rates"),
                 );
