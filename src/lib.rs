@@ -1,14 +1,17 @@
 //! closegate-engine: a policy gate, a hash-chained audit log and the SOC 2 monitoring evidence
 //! built on them. See `README.md` for the tour and `docs/` for the formats.
 
+pub mod atomic;
 pub mod audit;
 pub mod cli;
 pub mod cmd;
 pub mod embedded;
+pub mod eval;
 pub mod exit;
 pub mod gate;
 pub mod ledger;
 pub mod money;
+pub mod monitor;
 pub mod policy;
 
 use exit::ExitStatus;

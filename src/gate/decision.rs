@@ -56,11 +56,19 @@ pub enum ReasonCode {
     DualApprovalRequired,
     /// The same human approved twice.
     DuplicateApprover,
+    /// Engine invariant: the request's arguments are malformed, oversized or unknown.
+    RequestInvalid,
+    /// Engine invariant: the actor is scoped to other entities.
+    EntityOutOfScope,
+    /// Engine invariant: an engine actor may not approve a pending request.
+    EngineCannotApprove,
+    /// Engine invariant: a rule could not be evaluated (e.g. no fx rate); the gate fails closed.
+    EvaluationError,
 }
 
 impl ReasonCode {
     /// Every code, in declaration order.
-    pub const ALL: [ReasonCode; 12] = [
+    pub const ALL: [ReasonCode; 16] = [
         ReasonCode::StateInvalid,
         ReasonCode::ActorInvalid,
         ReasonCode::SodSameActor,
@@ -73,6 +81,10 @@ impl ReasonCode {
         ReasonCode::MissingRationale,
         ReasonCode::DualApprovalRequired,
         ReasonCode::DuplicateApprover,
+        ReasonCode::RequestInvalid,
+        ReasonCode::EntityOutOfScope,
+        ReasonCode::EngineCannotApprove,
+        ReasonCode::EvaluationError,
     ];
 
     /// The SCREAMING_SNAKE_CASE name.
@@ -90,6 +102,10 @@ impl ReasonCode {
             ReasonCode::MissingRationale => "MISSING_RATIONALE",
             ReasonCode::DualApprovalRequired => "DUAL_APPROVAL_REQUIRED",
             ReasonCode::DuplicateApprover => "DUPLICATE_APPROVER",
+            ReasonCode::RequestInvalid => "REQUEST_INVALID",
+            ReasonCode::EntityOutOfScope => "ENTITY_OUT_OF_SCOPE",
+            ReasonCode::EngineCannotApprove => "ENGINE_CANNOT_APPROVE",
+            ReasonCode::EvaluationError => "EVALUATION_ERROR",
         }
     }
 

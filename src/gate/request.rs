@@ -225,6 +225,10 @@ pub struct PendingView {
     pub approvals: Vec<String>,
     /// Whether it is still open (not executed, not cancelled).
     pub open: bool,
+    /// The tier the request was raised at (T3 needs two distinct human approvals, T2 one).
+    pub tier: crate::gate::decision::Tier,
+    /// Entity the request concerns, for scope checks.
+    pub entity: Option<String>,
 }
 
 /// A manual adjustment to post.
@@ -292,4 +296,8 @@ pub struct Request {
 pub struct Context {
     /// Periods closed at run time (by `close_period`), in addition to the policy's own list.
     pub closed_periods: Vec<(String, YearMonth)>,
+    /// Periods the policy file closes but a `reopen_period` reopened at run time.
+    pub reopened_periods: Vec<(String, YearMonth)>,
+    /// Entities the actor may act on, from the actor registry; `None` = unscoped.
+    pub actor_scope: Option<Vec<String>>,
 }

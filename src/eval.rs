@@ -1,0 +1,4 @@
+//! The eval harness: four dimensions (accuracy, policy, latency, adversarial) over embedded
+//! or user-supplied fixtures, producing `summary.json`, `report.json` and `report.md`.
+
+pub mod summary;
