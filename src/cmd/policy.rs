@@ -16,14 +16,32 @@ use std::path::Path;
 struct Row {
     pointer: String,
     rule: String,
+    /// Reason codes the gate cites with this rule's pointer (docs/gate.md).
+    reasons: &'static str,
     values: String,
     clause: String,
+}
+
+/// The reason codes that cite a rule, by rule name (docs/gate.md).
+fn reasons_of(rule: &str) -> &'static str {
+    match rule {
+        "segregation_of_duties" => "SOD_SAME_ACTOR, LLM_CANNOT_APPROVE",
+        "llm_proposals" => "LLM_PROPOSAL_REQUIRES_HUMAN",
+        "materiality" | "materiality override" => "MATERIALITY_OVER_THRESHOLD",
+        "always_human_account" => "ACCOUNT_FORCED_HUMAN",
+        "rationale" => "MISSING_RATIONALE",
+        "dual_approval" => "DUAL_APPROVAL_REQUIRED, DUPLICATE_APPROVER",
+        "closed_periods" => "PERIOD_CLOSED",
+        r if r.starts_with("strategy ") => "STRATEGY_REQUIRES_HUMAN",
+        _ => "-",
+    }
 }
 
 fn row(rule: &str, values: String, clause: &Clause) -> Row {
     Row {
         pointer: clause.pointer.clone(),
         rule: rule.to_string(),
+        reasons: reasons_of(rule),
         values,
         clause: clause.text.clone(),
     }
@@ -158,9 +176,12 @@ pub fn render_text(source: &str, p: &Policy) -> String {
     out.push_str("\nRULES\n");
     let body: Vec<Vec<String>> = rows(p)
         .into_iter()
-        .map(|r| vec![r.pointer, r.rule, r.values, r.clause])
+        .map(|r| vec![r.pointer, r.rule, r.reasons.to_string(), r.values, r.clause])
         .collect();
-    out.push_str(&table(&["POINTER", "RULE", "VALUES", "CLAUSE"], &body));
+    out.push_str(&table(
+        &["POINTER", "RULE", "REASON CODES", "VALUES", "CLAUSE"],
+        &body,
+    ));
     let m = &p.matching;
     out.push_str("\nMATCHING (/matching)\n");
     out.push_str(&table(
@@ -222,7 +243,9 @@ pub fn render_json(source: &str, p: &Policy) -> Value {
             "id": e.id, "currency": e.currency.code(), "timezone": e.timezone,
         })).collect::<Vec<_>>(),
         "rules": rows(p).into_iter().map(|r| json!({
-            "pointer": r.pointer, "rule": r.rule, "values": r.values, "clause": r.clause,
+            "pointer": r.pointer, "rule": r.rule,
+            "reason_codes": r.reasons.split(", ").filter(|c| *c != "-").collect::<Vec<_>>(),
+            "values": r.values, "clause": r.clause,
         })).collect::<Vec<_>>(),
         "matching": {
             "date_window_days": m.date_window_days,
