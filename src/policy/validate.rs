@@ -187,7 +187,7 @@ impl<'a> Obj<'a> {
                     DiagCode::DuplicateKey,
                     format!(
                         "duplicate key `{}`, first defined at line {}",
-                        join(path, k),
+                        join(path, &clean(k)),
                         first.line
                     ),
                     "remove one of the two entries; the first one would be used",
@@ -726,7 +726,10 @@ fn entity_ref(
                 &if ids.is_empty() {
                     "define the entity under `entities` first".to_string()
                 } else {
-                    format!("use one of: {}", ids.join(", "))
+                    format!(
+                        "use one of: {}",
+                        ids.iter().map(|i| clean(i)).collect::<Vec<_>>().join(", ")
+                    )
                 },
             );
             return None;
