@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod audit;
 pub mod cli;
+pub mod cmd;
 pub mod embedded;
 pub mod eval;
 pub mod exit;
@@ -17,6 +18,5 @@ use exit::ExitStatus;
 
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> ExitStatus {
-    let _ = cli;
-    ExitStatus::Ok
+    cmd::dispatch(cli)
 }

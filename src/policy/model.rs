@@ -215,6 +215,29 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Every rule clause in file order: `segregation_of_duties`, `llm_proposals`,
+    /// `materiality` and its overrides, `always_human_accounts`, `strategies`, `rationale`,
+    /// `dual_approval`, `closed_periods`. Each `pointer` resolves in `document` to the rule
+    /// object whose `clause` is `text`.
+    pub fn clauses(&self) -> Vec<&Clause> {
+        let mut v = vec![
+            &self.segregation_of_duties,
+            &self.llm_proposals,
+            &self.materiality.clause,
+        ];
+        v.extend(self.materiality.entity_overrides.iter().map(|o| &o.clause));
+        v.extend(self.always_human_accounts.iter().map(|a| &a.clause));
+        v.extend([
+            &self.strategies.exact_match.clause,
+            &self.strategies.fuzzy_match.clause,
+            &self.strategies.multi_to_one.clause,
+            &self.rationale.clause,
+            &self.dual_approval,
+            &self.closed_periods.clause,
+        ]);
+        v
+    }
+
     /// The entity with this id.
     pub fn entity(&self, id: &str) -> Option<&Entity> {
         self.entities.iter().find(|e| e.id == id)

@@ -1,0 +1,103 @@
+//! Command dispatch: maps each parsed [`Command`] to its function in `cmd/*` and turns the
+//! outcome into an [`ExitStatus`]. The only place `anyhow` context is added; the modules below
+//! `cmd` return typed errors or diagnostics.
+//!
+//! Also holds helpers every command shares: [`resolve_policy`] (which policy file is in force)
+//! and [`require_policy`] (load it or explain why not). Commands write their output here, not
+//! in the library modules they call.
+
+pub mod policy;
+pub mod validate;
+
+use crate::cli::{Cli, Command, PolicyCommand};
+use crate::exit::ExitStatus;
+use crate::policy::model::Policy;
+use anyhow::Context;
+use std::path::Path;
+
+/// Display name of the embedded reference policy.
+pub const EMBEDDED_POLICY_NAME: &str = "embedded:seed/saas/policy.yaml";
+
+/// Runs one command. Errors that stop a command from running are printed as `error: ...`
+/// and give exit 1; checks that ran and failed give 2.
+pub fn dispatch(cli: Cli) -> ExitStatus {
+    let policy = cli.policy.as_deref();
+    let result = match &cli.command {
+        Command::Validate(args) => validate::run(policy, args),
+        Command::Policy { command } => match command {
+            PolicyCommand::Explain { format } => policy::explain(policy, *format),
+        },
+    };
+    match result {
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitStatus::Error
+        }
+    }
+}
+
+/// Which policy is in force and its bytes: `--policy PATH` (env `CLOSEGATE_POLICY`) if given,
+/// else `./policy.yaml` if it exists, else the embedded `seed/saas/policy.yaml`, named
+/// [`EMBEDDED_POLICY_NAME`]. Returns `(display name, bytes)`. An explicit path that cannot be
+/// read is an error (exit 1), never a silent fallback.
+pub fn resolve_policy(cli_policy: Option<&Path>) -> anyhow::Result<(String, Vec<u8>)> {
+    if let Some(path) = cli_policy {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read policy file `{}`", path.display()))?;
+        return Ok((path.display().to_string(), bytes));
+    }
+    let local = Path::new("policy.yaml");
+    if local.is_file() {
+        let bytes = std::fs::read(local).context("cannot read policy file `policy.yaml`")?;
+        return Ok(("policy.yaml".to_string(), bytes));
+    }
+    let embedded = crate::embedded::default_policy();
+    anyhow::ensure!(
+        !embedded.is_empty(),
+        "no policy: pass --policy PATH (the embedded seed policy is missing from this build)"
+    );
+    Ok((EMBEDDED_POLICY_NAME.to_string(), embedded.to_vec()))
+}
+
+/// Resolves and loads the policy for a command that needs a valid one. Warnings are printed
+/// to stderr and the policy returned; an invalid policy prints every diagnostic and gives
+/// `Err(ExitStatus::CheckFailed)` (2); an unreadable one prints the error and gives
+/// `Err(ExitStatus::Error)` (1).
+pub fn require_policy(cli_policy: Option<&Path>) -> Result<(String, Policy), ExitStatus> {
+    let (name, bytes) = match resolve_policy(cli_policy) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Err(ExitStatus::Error);
+        }
+    };
+    match crate::policy::load(&name, &bytes) {
+        Ok((policy, warnings)) => {
+            for w in &warnings {
+                eprintln!("{w}");
+            }
+            Ok((name, policy))
+        }
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            let errors = diags.iter().filter(|d| d.is_error()).count();
+            eprintln!(
+                "error: policy `{name}` is invalid ({errors} error{}); run `closegate-engine validate`",
+                plural(errors)
+            );
+            Err(ExitStatus::CheckFailed)
+        }
+    }
+}
+
+/// `""` or `"s"`.
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
