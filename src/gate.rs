@@ -531,3 +531,6 @@ fn approve(v: &mut Verdict<'_>, actor: &Actor, actor_id: &str, p: &request::Pend
         );
     }
 }
+
+#[cfg(test)]
+mod tests;
