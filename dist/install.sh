@@ -100,12 +100,6 @@ if [[ "${runner_os}" == Windows ]]; then
     archive_ext=zip
 fi
 
-if [[ "${CLOSEGATE_INSTALL_PRINT_TARGET:-}" == 1 ]]; then
-    # Test hook: print the mapping and stop (used by tests/action/install_test.sh).
-    printf '%s %s %s\n' "${target:-none}" "${archive_ext}" "${exe:-none}"
-    exit 0
-fi
-
 # Converts a Windows path to the form this bash understands (Git Bash), else returns it as is.
 to_unix_path() {
     if [[ "${runner_os}" == Windows ]] && command -v cygpath >/dev/null 2>&1; then

@@ -82,6 +82,14 @@ sha256_of() {
 
 # Picks the JSON reader: jq where present (every GitHub-hosted image has it), else python3/python.
 json_tool() {
+    # CLOSEGATE_JSON_READER=jq|python3 forces one reader (tests cover both paths).
+    case "${CLOSEGATE_JSON_READER:-}" in
+        jq | python3 | python)
+            printf '%s' "${CLOSEGATE_JSON_READER}"
+            return 0
+            ;;
+        *) ;;
+    esac
     if command -v jq >/dev/null 2>&1; then
         printf 'jq'
     elif command -v python3 >/dev/null 2>&1; then

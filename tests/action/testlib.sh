@@ -23,7 +23,7 @@ pending() {
 
 # check NAME CMD...: PASS when CMD succeeds.
 check() {
-    local name="$1"
+    local name="$1" IFS=' '
     shift
     if "$@"; then
         pass "${name}"
