@@ -9,7 +9,8 @@
 #      inside a `run:` of action.yml, every `uses:` pinned to a full SHA, the starter-workflow
 #      .properties.json files, dist/manifest.json's shape, and docs/action.md's input/output tables
 #      in sync with action.yml;
-#   3. runs the dist/install.sh unit tests (tests/action/install_test.sh);
+#   3. runs the dist/install.sh and dist/run.sh unit tests (tests/action/install_test.sh,
+#      tests/action/run_test.sh);
 #   4. runs the real action.yml end to end under act, offline (tests/action/e2e.sh). It packages
 #      CLOSEGATE_E2E_BINARY, default the newer of target/release and target/debug closegate-engine
 #      (built with `cargo build` when neither exists).
@@ -231,6 +232,7 @@ if [[ -z "${CLOSEGATE_E2E_BINARY:-}" ]]; then
 fi
 
 run_suite install-tests tests/action/install_test.sh
+run_suite run-tests tests/action/run_test.sh
 run_suite act-e2e tests/action/e2e.sh
 
 if ((skipped > 0)); then

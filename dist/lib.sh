@@ -108,7 +108,7 @@ json_string() {
     shift
     reader="$(json_tool)"
     if [[ "${reader}" == jq ]]; then
-        jq -er --args 'getpath($ARGS.positional) // "" | if type == "string" or type == "boolean" or type == "number" then tostring else error("not a scalar") end' "$@" <"${file}" \
+        jq -er --args 'getpath($ARGS.positional) | if . == null then "" elif type == "string" or type == "boolean" or type == "number" then tostring else error("not a scalar") end' "$@" <"${file}" \
             || bail "\`${file}\` is not valid JSON or \`$*\` is not a scalar there"
     else
         "${reader}" - "${file}" "$@" <<'PY' || bail "\`${file}\` is not valid JSON or a key there is not a scalar"
