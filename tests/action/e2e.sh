@@ -49,10 +49,12 @@ version="${version##* }"
 has_ci=false
 if "${bin}" ci --help >/dev/null 2>&1; then has_ci=true; fi
 
+# The host build is packaged under the name the action maps this runner to (act reports the
+# host's RUNNER_ARCH); it is a glibc build under a musl name, which install.sh cannot tell apart.
 case "$(uname -m)" in
-    x86_64) target=x86_64-unknown-linux-musl ;;
-    aarch64) target=aarch64-unknown-linux-musl ;;
-    *) target=unknown ;;
+    x86_64) target=x86_64-unknown-linux-musl arch_dir=x64 ;;
+    aarch64) target=aarch64-unknown-linux-musl arch_dir=arm64 ;;
+    *) target=unknown arch_dir=unknown ;;
 esac
 asset="closegate-engine-${version}-${target}.tar.gz"
 
@@ -130,9 +132,9 @@ run_act fresh good true --env GITHUB_RETENTION_DAYS=400
 log="${tmp}/fresh/act.log"
 check "e2e fresh: sha256 verified against the regenerated manifest" has "${log}" "sha256 ${good_sha} matches dist/manifest.json"
 binary_path="$(out_of fresh binary-path)"
-check "e2e fresh: binary-path output points into the tool cache" test "${binary_path}" = "${tmp}/toolcache/closegate-engine/${version}/x64/closegate-engine"
+check "e2e fresh: binary-path output points into the tool cache" test "${binary_path}" = "${tmp}/toolcache/closegate-engine/${version}/${arch_dir}/closegate-engine"
 check "e2e fresh: installed binary is the packaged one" cmp -s -- "${binary_path}" "${bin}"
-check "e2e fresh: tool cache has the .complete marker" test -s "${tmp}/toolcache/closegate-engine/${version}/x64.complete"
+check "e2e fresh: tool cache has the .complete marker" test -s "${tmp}/toolcache/closegate-engine/${version}/${arch_dir}.complete"
 check "e2e fresh: monitor-path output set" has "${tmp}/fresh/outputs.txt" '^monitor-path=/.*/soc2-monitor\.json$'
 check "e2e fresh: summary-path output set" has "${tmp}/fresh/outputs.txt" '^summary-path=/.*/evals/results/latest/summary\.json$'
 check "e2e fresh: report-path output set" has "${tmp}/fresh/outputs.txt" '^report-path=/.*/evals/results/latest/report\.md$'
@@ -157,7 +159,7 @@ fi
 run_act regression good true --env GITHUB_RETENTION_DAYS=90 --env CLOSEGATE_FAULT_INJECT=policy-regression
 log="${tmp}/regression/act.log"
 check "e2e regression: retention warning when GITHUB_RETENTION_DAYS=90" has "${log}" '::warning::artifact retention is capped: this repository keeps artifacts for 90 days|artifact retention is capped: this repository keeps artifacts for 90 days'
-check "e2e regression: second install is a tool-cache hit" has "${log}" "cache hit: ${tmp}/toolcache/closegate-engine/${version}/x64/closegate-engine"
+check "e2e regression: second install is a tool-cache hit" has "${log}" "cache hit: ${tmp}/toolcache/closegate-engine/${version}/${arch_dir}/closegate-engine"
 check "e2e regression: no download on cache hit" lacks "${log}" 'info: downloading'
 check "e2e regression: the action step failed" has "${tmp}/regression/outputs.txt" '^outcome=failure$'
 check "e2e regression: overall-ok=false" has "${tmp}/regression/outputs.txt" '^overall-ok=false$'
@@ -182,7 +184,7 @@ run_act tampered tampered false
 log="${tmp}/tampered/act.log"
 check "e2e tampered: checksum error names both hashes" has "${log}" "checksum mismatch for \`${asset}\`: dist/manifest.json pins sha256 \`${good_sha}\` but the download from .* has sha256 \`${bad_sha}\`"
 check "e2e tampered: the action step failed" has "${tmp}/tampered/outputs.txt" '^outcome=failure$'
-check "e2e tampered: nothing installed" test ! -e "${tmp}/toolcache/closegate-engine/${version}/x64/closegate-engine"
+check "e2e tampered: nothing installed" test ! -e "${tmp}/toolcache/closegate-engine/${version}/${arch_dir}/closegate-engine"
 check "e2e tampered: no binary-path output" has "${tmp}/tampered/outputs.txt" '^binary-path=$'
 
 if [[ -n "${E2E_KEEP_LOGS:-}" ]]; then
