@@ -156,8 +156,14 @@ else
 fi
 
 # --- 2. fault-injected regression, retention 90, cache hit ---------------------------------
-run_act regression good true --env GITHUB_RETENTION_DAYS=90 --env CLOSEGATE_FAULT_INJECT=policy-regression
+# A BASH_ENV file on the runner: the step's own shell may read it, the action's scripts must not.
+# shellcheck disable=SC2016 # $0 is for the sourcing shell to expand
+printf 'echo "E2E-BASH-ENV-SOURCED by ${0##*/}"\n' >"${tmp}/bash_env.sh"
+run_act regression good true --env GITHUB_RETENTION_DAYS=90 --env CLOSEGATE_FAULT_INJECT=policy-regression \
+    --env "BASH_ENV=${tmp}/bash_env.sh"
 log="${tmp}/regression/act.log"
+check "e2e regression: act passed BASH_ENV to the steps (so the next check means something)" has "${log}" 'E2E-BASH-ENV-SOURCED by'
+check "e2e regression: BASH_ENV not read by install.sh or run.sh" lacks "${log}" 'E2E-BASH-ENV-SOURCED by (install|run)\.sh'
 check "e2e regression: retention warning when GITHUB_RETENTION_DAYS=90" has "${log}" '::warning::artifact retention is capped: this repository keeps artifacts for 90 days|artifact retention is capped: this repository keeps artifacts for 90 days'
 check "e2e regression: second install is a tool-cache hit" has "${log}" "cache hit: ${tmp}/toolcache/closegate-engine/${version}/${arch_dir}/closegate-engine"
 check "e2e regression: no download on cache hit" lacks "${log}" 'info: downloading'
