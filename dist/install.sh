@@ -192,7 +192,8 @@ if [[ -f "${marker}" && -f "${bin}" ]]; then
 fi
 
 # --- download and verify ---------------------------------------------------------------------
-work="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/closegate-install.XXXXXX")"
+tmp_base="$(to_unix_path "${RUNNER_TEMP:-${TMPDIR:-/tmp}}")"
+work="$(mktemp -d "${tmp_base}/closegate-install.XXXXXX")"
 trap 'rm -rf -- "${work}"' EXIT
 url="${base_url}/v${version}/${asset}"
 info "downloading ${url}"
