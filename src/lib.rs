@@ -4,11 +4,13 @@
 pub mod audit;
 pub mod cli;
 pub mod embedded;
+pub mod eval;
 pub mod exit;
 pub mod gate;
 pub mod ledger;
 pub mod money;
 pub mod policy;
+pub mod seed;
 
 use exit::ExitStatus;
 
