@@ -251,7 +251,14 @@ pub fn parse_args(action: &str, args: Option<&serde_json::Value>) -> Result<Step
         Action::ConfirmMatch => &["match", "rationale"],
         Action::RejectMatch => &["match"],
         Action::FlagException => &["entries", "note"],
-        Action::PostAdjustment => &["entity", "accounts", "amount", "currency", "date", "rationale"],
+        Action::PostAdjustment => &[
+            "entity",
+            "accounts",
+            "amount",
+            "currency",
+            "date",
+            "rationale",
+        ],
         Action::ClosePeriod | Action::ReopenPeriod => &["entity", "period"],
         Action::ApproveAction => &["request", "rationale"],
     };
@@ -303,8 +310,8 @@ pub fn parse_args(action: &str, args: Option<&serde_json::Value>) -> Result<Step
         Action::ClosePeriod | Action::ReopenPeriod => {
             let entity = a.id("entity")?;
             let p = a.string("period")?;
-            let period = YearMonth::parse(&p)
-                .ok_or_else(|| ArgError("`period` must be YYYY-MM".into()))?;
+            let period =
+                YearMonth::parse(&p).ok_or_else(|| ArgError("`period` must be YYYY-MM".into()))?;
             if action == Action::ClosePeriod {
                 StepArgs::ClosePeriod { entity, period }
             } else {
@@ -545,13 +552,17 @@ pub fn validate(s: &Scenario, suite: Suite) -> Vec<String> {
                     _ => {
                         matches!(
                             act,
-                            Some(Action::PostAdjustment | Action::ClosePeriod | Action::ReopenPeriod)
+                            Some(
+                                Action::PostAdjustment | Action::ClosePeriod | Action::ReopenPeriod
+                            )
                         ) && dec == Some(ExpectedDecision::RequireApproval)
                     }
                 }
             });
             if !ok {
-                p(format!("`${k}` does not name an earlier step that creates a {kind}"));
+                p(format!(
+                    "`${k}` does not name an earlier step that creates a {kind}"
+                ));
             }
         }
     }
