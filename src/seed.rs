@@ -171,6 +171,15 @@ pub struct EmbeddedSource {
     pack: String,
 }
 
+impl EmbeddedSource {
+    /// A source reading `seed/<pack>/` from the binary (use [`load_embedded`] to check the name).
+    pub fn new(pack: &str) -> EmbeddedSource {
+        EmbeddedSource {
+            pack: pack.to_string(),
+        }
+    }
+}
+
 impl SeedSource for EmbeddedSource {
     fn display(&self, file: &str) -> String {
         format!("embedded:seed/{}/{}", self.pack, file)
@@ -237,9 +246,7 @@ pub fn load_embedded(pack: &str) -> Result<SeedPack, SeedError> {
             available: available_packs().join(", "),
         });
     }
-    load(&EmbeddedSource {
-        pack: pack.to_string(),
-    })
+    load(&EmbeddedSource::new(pack))
 }
 
 /// Loads a user's pack from a directory of the same shape as `seed/saas/`.
