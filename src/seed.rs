@@ -405,8 +405,24 @@ fn json_error(file: &str, e: &serde_json::Error) -> SeedError {
     }
 }
 
+/// serde-saphyr's message without its snippet and its own position (`error: line L column C:`
+/// prefix, ` at line L, column C` suffix)
+/// (the position is printed in front as `file:line:col`).
+pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let full = e.without_snippet().to_string();
+    let s = full.trim().strip_prefix("error: ").unwrap_or(full.trim());
+    let s = match s.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((pos, rest)) if pos.contains(" column ") => rest,
+        _ => s,
+    };
+    match s.rfind(" at line ") {
+        Some(i) if s[i..].contains("column") => s[..i].to_string(),
+        _ => s.to_string(),
+    }
+}
+
 fn yaml_error(file: &str, e: &serde_saphyr::Error) -> SeedError {
-    let message = e.to_string();
+    let message = yaml_message(e);
     match e.location() {
         Some(loc) if loc.line() > 0 => SeedError::At {
             file: file.to_string(),

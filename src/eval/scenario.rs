@@ -441,8 +441,13 @@ pub enum Suite {
 /// Parses a scenario file; errors name `file:line:col`.
 pub fn parse(file: &str, src: &[u8]) -> Result<Scenario, String> {
     serde_saphyr::from_slice(src).map_err(|e| match e.location() {
-        Some(l) if l.line() > 0 => format!("{file}:{}:{}: {e}", l.line(), l.column()),
-        _ => format!("{file}: {e}"),
+        Some(l) if l.line() > 0 => format!(
+            "{file}:{}:{}: {}",
+            l.line(),
+            l.column(),
+            crate::seed::yaml_message(&e)
+        ),
+        _ => format!("{file}: {}", crate::seed::yaml_message(&e)),
     })
 }
 
