@@ -1,4 +1,5 @@
 //! The eval harness: four dimensions (accuracy, policy, latency, adversarial) over embedded
 //! or user-supplied fixtures, producing `summary.json`, `report.json` and `report.md`.
 
+pub mod scenario;
 pub mod summary;

@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod money;
 pub mod monitor;
 pub mod policy;
+pub mod seed;
 
 use exit::ExitStatus;
 
