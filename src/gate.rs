@@ -523,7 +523,8 @@ fn approve(v: &mut Verdict<'_>, actor: &Actor, actor_id: &str, p: &request::Pend
         others.len()
     };
     let remaining = needed.saturating_sub(distinct_others + 1);
-    if remaining > 0 {
+    // A refused approval counts for nothing, so it does not report what is still needed.
+    if remaining > 0 && !v.deny {
         v.escalate(
             ReasonCode::DualApprovalRequired,
             Some(&policy.dual_approval),
