@@ -588,18 +588,12 @@ fn t3_dual_approval_flow() {
             )),
         ))
     };
-    assert_eq!(
-        codes(&approve("human:carol", &[])),
-        ["SOD_SAME_ACTOR", "DUAL_APPROVAL_REQUIRED"]
-    );
+    assert_eq!(codes(&approve("human:carol", &[])), ["SOD_SAME_ACTOR"]);
     assert_eq!(approve("human:carol", &[]).outcome, Outcome::Deny);
-    assert_eq!(
-        codes(&approve("llm:s1", &[])),
-        ["LLM_CANNOT_APPROVE", "DUAL_APPROVAL_REQUIRED"]
-    );
+    assert_eq!(codes(&approve("llm:s1", &[])), ["LLM_CANNOT_APPROVE"]);
     assert_eq!(
         codes(&approve("engine:autoconfirm", &[])),
-        ["ENGINE_CANNOT_APPROVE", "DUAL_APPROVAL_REQUIRED"]
+        ["ENGINE_CANNOT_APPROVE"]
     );
     let first = approve("human:alice", &[]);
     assert_eq!(
