@@ -3,9 +3,12 @@
 
 pub mod audit;
 pub mod cli;
+pub mod cmd;
 pub mod embedded;
+pub mod evidence;
 pub mod exit;
 pub mod gate;
+pub mod github;
 pub mod ledger;
 pub mod money;
 pub mod policy;
@@ -14,6 +17,5 @@ use exit::ExitStatus;
 
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> ExitStatus {
-    let _ = cli;
-    ExitStatus::Ok
+    cmd::dispatch(cli)
 }
