@@ -37,7 +37,7 @@ pub enum Command {
     Validate,
     /// Build `eval-runs.json` (every monitor run in a window, and its day-by-day coverage) from a
     /// folder of soc2-monitor*.json files or from the GitHub Actions artifact history.
-    EvalRuns(EvalRunsArgs),
+    EvalRuns(Box<EvalRunsArgs>),
 }
 
 /// `eval-runs`.

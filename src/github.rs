@@ -564,7 +564,7 @@ impl ProgressSink {
             b.inc(1);
         } else if self.lines {
             let step = (self.total / 10).max(1);
-            if n % step == 0 || n == self.total {
+            if n.is_multiple_of(step) || n == self.total {
                 eprintln!("eval-runs: {n}/{} runs read", self.total);
             }
         }

@@ -142,9 +142,7 @@ fn at(d: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
 
 fn monitor_json(t: DateTime<Utc>, ok: bool) -> Vec<u8> {
     let id = t.format("%Y%m%d-%H%M%S").to_string();
-    let row = |dim: &str, st: bool, head: &str| {
-        json!({"dimension": dim, "status": if st {"OK"} else {"FAIL"}, "headline": head, "threshold_met": st})
-    };
+    let row = |dim: &str, st: bool, head: &str| json!({"dimension": dim, "status": if st {"OK"} else {"FAIL"}, "headline": head, "threshold_met": st});
     let v = json!({
         "generated_at": t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "eval_run_id": id,
@@ -250,7 +248,14 @@ impl FakeGithub {
     }
     /// Every retry-once trap that fired.
     pub fn once_fired(&self) -> Vec<String> {
-        let mut v: Vec<_> = self.state.once_done.lock().unwrap().iter().cloned().collect();
+        let mut v: Vec<_> = self
+            .state
+            .once_done
+            .lock()
+            .unwrap()
+            .iter()
+            .cloned()
+            .collect();
         v.sort();
         v
     }
@@ -349,7 +354,12 @@ fn generate(cfg: &FakeConfig) -> Generated {
                 event: "schedule".into(),
                 branch: "main".into(),
                 head_sha: sha(format!("commit-{i}").as_bytes())[..40].to_string(),
-                conclusion: if fail || run_failed { "failure" } else { "success" }.into(),
+                conclusion: if fail || run_failed {
+                    "failure"
+                } else {
+                    "success"
+                }
+                .into(),
                 created_at: created,
                 started_at: started,
                 artifacts: vec![],
@@ -373,21 +383,45 @@ fn generate(cfg: &FakeConfig) -> Generated {
                         z
                     }
                     Trap::Bomb => zip_of(&[("soc2-monitor.json", &vec![b' '; 48 * 1024 * 1024])]),
-                    Trap::Slip => zip_of(&[("../../../etc/cron.d/x", b"* * * * * root true"), ("soc2-monitor.json", &good)]),
-                    Trap::Nested => zip_of(&[("soc2-monitor.json", &good), ("inner.zip", &zip_of(&[("a", b"b")]))]),
+                    Trap::Slip => zip_of(&[
+                        ("../../../etc/cron.d/x", b"* * * * * root true"),
+                        ("soc2-monitor.json", &good),
+                    ]),
+                    Trap::Nested => zip_of(&[
+                        ("soc2-monitor.json", &good),
+                        ("inner.zip", &zip_of(&[("a", b"b")])),
+                    ]),
                     _ => zip_of(&[("soc2-monitor.json", &good)]),
                 };
                 // junk artifacts around the real one; day 130 has enough to need page 2
                 let junk = if t && i == 130 { 119 } else { 1 };
                 for k in 0..junk {
-                    let a = add_art(&mut arts, &run, format!("coverage-report-{k}"), zip_of(&[("r.txt", b"x")]), Trap::None, false);
+                    let a = add_art(
+                        &mut arts,
+                        &run,
+                        format!("coverage-report-{k}"),
+                        zip_of(&[("r.txt", b"x")]),
+                        Trap::None,
+                        false,
+                    );
                     run.artifacts.push(a);
                 }
-                let a = add_art(&mut arts, &run, format!("soc2-monitor-{}", started.format("%Y%m%d")), zip, trap, i % 3 == 0);
+                let a = add_art(
+                    &mut arts,
+                    &run,
+                    format!("soc2-monitor-{}", started.format("%Y%m%d")),
+                    zip,
+                    trap,
+                    i % 3 == 0,
+                );
                 run.artifacts.push(a);
                 status = match trap {
                     Trap::ListedExpired | Trap::Gone410 => "EXPIRED",
-                    Trap::Corrupt | Trap::DigestMismatch | Trap::Bomb | Trap::Slip | Trap::Nested => "INVALID_ARTIFACT",
+                    Trap::Corrupt
+                    | Trap::DigestMismatch
+                    | Trap::Bomb
+                    | Trap::Slip
+                    | Trap::Nested => "INVALID_ARTIFACT",
                     _ if fail => "FAIL",
                     _ => "OK",
                 };
@@ -397,7 +431,14 @@ fn generate(cfg: &FakeConfig) -> Generated {
                     _ => "MISSING",
                 };
             }
-            exp_runs.insert(run.id, ExpectedRun { status, qualifies: true, date: d });
+            exp_runs.insert(
+                run.id,
+                ExpectedRun {
+                    status,
+                    qualifies: true,
+                    date: d,
+                },
+            );
             runs.push(run);
         }
         if dispatch_fix {
@@ -417,9 +458,23 @@ fn generate(cfg: &FakeConfig) -> Generated {
                 fail_artifacts_once: false,
                 secondary_limit_once: false,
             };
-            let a = add_art(&mut arts, &run, format!("soc2-monitor-{}-fix", c.format("%Y%m%d")), zip_of(&[("soc2-monitor.json", &monitor_json(c, true))]), Trap::None, false);
+            let a = add_art(
+                &mut arts,
+                &run,
+                format!("soc2-monitor-{}-fix", c.format("%Y%m%d")),
+                zip_of(&[("soc2-monitor.json", &monitor_json(c, true))]),
+                Trap::None,
+                false,
+            );
             run.artifacts.push(a);
-            exp_runs.insert(run.id, ExpectedRun { status: "OK", qualifies: true, date: d });
+            exp_runs.insert(
+                run.id,
+                ExpectedRun {
+                    status: "OK",
+                    qualifies: true,
+                    date: d,
+                },
+            );
             runs.push(run);
             day = "OK";
         }
@@ -446,13 +501,27 @@ fn generate(cfg: &FakeConfig) -> Generated {
             fail_artifacts_once: false,
             secondary_limit_once: false,
         };
-        let a = add_art(&mut arts, &run, format!("soc2-monitor-pr-{k}"), zip_of(&[("soc2-monitor.json", &monitor_json(c, ok))]), Trap::None, false);
+        let a = add_art(
+            &mut arts,
+            &run,
+            format!("soc2-monitor-pr-{k}"),
+            zip_of(&[("soc2-monitor.json", &monitor_json(c, ok))]),
+            Trap::None,
+            false,
+        );
         run.artifacts.push(a);
-        exp_runs.insert(run.id, ExpectedRun { status: if ok { "OK" } else { "FAIL" }, qualifies: false, date: d });
+        exp_runs.insert(
+            run.id,
+            ExpectedRun {
+                status: if ok { "OK" } else { "FAIL" },
+                qualifies: false,
+                date: d,
+            },
+        );
         runs.push(run);
     }
     // newest first, as the API lists them
-    runs.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    runs.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
     (runs, arts, exp_runs, exp_days)
 }
 
@@ -485,7 +554,10 @@ fn read_req(r: &mut BufReader<TcpStream>) -> Option<Req> {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
-    if let Some(n) = headers.get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(n) = headers
+        .get("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         let mut sink = vec![0; n];
         r.read_exact(&mut sink).ok()?;
     }
@@ -513,7 +585,10 @@ struct Resp {
 fn json_resp(status: u16, v: &Value) -> Resp {
     Resp {
         status,
-        headers: vec![("content-type".into(), "application/json; charset=utf-8".into())],
+        headers: vec![(
+            "content-type".into(),
+            "application/json; charset=utf-8".into(),
+        )],
         body: serde_json::to_vec(v).unwrap(),
     }
 }
@@ -541,8 +616,17 @@ fn serve_conn(st: &State, conn: TcpStream, is_blob: bool) {
         if st.cfg.latency_ms > 0 {
             std::thread::sleep(std::time::Duration::from_millis(st.cfg.latency_ms));
         }
-        let resp = if is_blob { blob(st, &req) } else { api(st, &req) };
-        let mut head = format!("HTTP/1.1 {} {}\r\ncontent-length: {}\r\n", resp.status, reason(resp.status), resp.body.len());
+        let resp = if is_blob {
+            blob(st, &req)
+        } else {
+            api(st, &req)
+        };
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\ncontent-length: {}\r\n",
+            resp.status,
+            reason(resp.status),
+            resp.body.len()
+        );
         for (k, v) in &resp.headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -558,21 +642,36 @@ fn once(st: &State, key: String) -> bool {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn blob(st: &State, req: &Req) -> Resp {
     st.blob_requests.fetch_add(1, Ordering::SeqCst);
     if req.headers.contains_key("authorization") {
         st.blob_auth_violations.fetch_add(1, Ordering::SeqCst);
-        return Resp { status: 403, headers: vec![], body: b"<Error><Code>AuthenticationFailed</Code></Error>".to_vec() };
+        return Resp {
+            status: 403,
+            headers: vec![],
+            body: b"<Error><Code>AuthenticationFailed</Code></Error>".to_vec(),
+        };
     }
     let id: u64 = req.path.trim_start_matches("/blob/").parse().unwrap_or(0);
     let Some(a) = st.artifacts.get(&id) else {
-        return Resp { status: 404, headers: vec![], body: vec![] };
+        return Resp {
+            status: 404,
+            headers: vec![],
+            body: vec![],
+        };
     };
     if a.trap == Trap::Blob502Once && once(st, format!("blob502:{id}")) {
-        return Resp { status: 502, headers: vec![], body: b"bad gateway".to_vec() };
+        return Resp {
+            status: 502,
+            headers: vec![],
+            body: b"bad gateway".to_vec(),
+        };
     }
     Resp {
         status: 200,
@@ -583,8 +682,11 @@ fn blob(st: &State, req: &Req) -> Resp {
 
 fn artifact_json(st: &State, a: &FakeArtifact) -> Value {
     let base = format!("http://127.0.0.1:{}", st.api_port);
-    let created = a.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let expires = (a.created_at + Duration::days(90)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let created = a
+        .created_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let expires =
+        (a.created_at + Duration::days(90)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     json!({
         "id": a.id,
         "node_id": format!("MDg6QXJ0aWZhY3Q{}", a.id),
@@ -649,12 +751,31 @@ fn parse_bound(s: &str, end: bool) -> Option<DateTime<Utc>> {
         return Some(t.with_timezone(&Utc));
     }
     let d: NaiveDate = s.parse().ok()?;
-    Some(if end { at(d, 23, 59) + Duration::seconds(59) } else { at(d, 0, 0) })
+    Some(if end {
+        at(d, 23, 59) + Duration::seconds(59)
+    } else {
+        at(d, 0, 0)
+    })
 }
 
-fn paginate(st: &State, req: &Req, total: usize, cap: Option<usize>) -> (usize, usize, Vec<(String, String)>) {
-    let per_page: usize = req.query.get("per_page").and_then(|v| v.parse().ok()).unwrap_or(30).clamp(1, 100);
-    let page: usize = req.query.get("page").and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+fn paginate(
+    st: &State,
+    req: &Req,
+    total: usize,
+    cap: Option<usize>,
+) -> (usize, usize, Vec<(String, String)>) {
+    let per_page: usize = req
+        .query
+        .get("per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page: usize = req
+        .query
+        .get("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let served = cap.map_or(total, |c| total.min(c));
     let from = ((page - 1) * per_page).min(served);
     let to = (from + per_page).min(served);
@@ -664,7 +785,12 @@ fn paginate(st: &State, req: &Req, total: usize, cap: Option<usize>) -> (usize, 
         let mut q = req.query.clone();
         q.insert("page".into(), p.to_string());
         let qs: Vec<String> = q.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!("<http://127.0.0.1:{}{}?{}>", st.api_port, req.path, qs.join("&"))
+        format!(
+            "<http://127.0.0.1:{}{}?{}>",
+            st.api_port,
+            req.path,
+            qs.join("&")
+        )
     };
     if page < last {
         links.push(format!("{}; rel=\"next\"", mk(page + 1)));
@@ -674,7 +800,11 @@ fn paginate(st: &State, req: &Req, total: usize, cap: Option<usize>) -> (usize, 
         links.push(format!("{}; rel=\"prev\"", mk(page - 1)));
         links.push(format!("{}; rel=\"first\"", mk(1)));
     }
-    let h = if links.is_empty() { vec![] } else { vec![("link".to_string(), links.join(", "))] };
+    let h = if links.is_empty() {
+        vec![]
+    } else {
+        vec![("link".to_string(), links.join(", "))]
+    };
     (from, to, h)
 }
 
@@ -689,7 +819,10 @@ fn api(st: &State, req: &Req) -> Resp {
     });
     if !auth_ok {
         st.bad_auth.fetch_add(1, Ordering::SeqCst);
-        return json_resp(401, &json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}));
+        return json_resp(
+            401,
+            &json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}),
+        );
     }
     // primary rate limit
     let mut rl_headers = vec![
@@ -713,7 +846,10 @@ fn api(st: &State, req: &Req) -> Resp {
             if now() < r {
                 rl_headers.push(("x-ratelimit-remaining".into(), "0".into()));
                 rl_headers.push(("x-ratelimit-reset".into(), r.to_string()));
-                let mut resp = json_resp(403, &json!({"message": "API rate limit exceeded for installation.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api", "status": "403"}));
+                let mut resp = json_resp(
+                    403,
+                    &json!({"message": "API rate limit exceeded for installation.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api", "status": "403"}),
+                );
                 resp.headers.extend(rl_headers);
                 return resp;
             }
@@ -732,15 +868,26 @@ fn with_headers(mut r: Resp, h: Vec<(String, String)>) -> Resp {
 
 fn route(st: &State, req: &Req) -> Resp {
     let segs: Vec<&str> = req.path.trim_matches('/').split('/').collect();
-    let not_found = || json_resp(404, &json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}));
+    let not_found = || {
+        json_resp(
+            404,
+            &json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}),
+        )
+    };
     match segs.as_slice() {
-        ["repos", o, r] => json_resp(200, &json!({"id": 1296269, "name": r, "full_name": format!("{o}/{r}"), "private": true, "default_branch": "main"})),
+        ["repos", o, r] => json_resp(
+            200,
+            &json!({"id": 1296269, "name": r, "full_name": format!("{o}/{r}"), "private": true, "default_branch": "main"}),
+        ),
         ["repos", _, _, "actions", "permissions", "artifact-and-log-retention"] => {
             json_resp(200, &json!({"days": 90, "maximum_allowed_days": 400}))
         }
         ["repos", _, _, "actions", "workflows", _wf, "runs"] => {
             let created = req.query.get("created").cloned();
-            st.list_queries.lock().unwrap().push(created.clone().unwrap_or_default());
+            st.list_queries
+                .lock()
+                .unwrap()
+                .push(created.clone().unwrap_or_default());
             if st.cfg.traps && once(st, "list502".into()) {
                 return json_resp(502, &json!({"message": "Server Error"}));
             }
@@ -750,44 +897,70 @@ fn route(st: &State, req: &Req) -> Resp {
                     let (Some(a), Some(b)) = (parse_bound(a, false), parse_bound(b, true)) else {
                         return json_resp(422, &json!({"message": "Validation Failed"}));
                     };
-                    st.runs.iter().filter(|r| r.created_at >= a && r.created_at <= b).collect()
+                    st.runs
+                        .iter()
+                        .filter(|r| r.created_at >= a && r.created_at <= b)
+                        .collect()
                 }
                 None => st.runs.iter().collect(),
             };
             let cap = created.as_ref().map(|_| 1000);
             let (from, to, links) = paginate(st, req, filtered.len(), cap);
             let page: Vec<Value> = filtered[from..to].iter().map(|r| run_json(st, r)).collect();
-            let mut resp = json_resp(200, &json!({"total_count": filtered.len(), "workflow_runs": page}));
+            let mut resp = json_resp(
+                200,
+                &json!({"total_count": filtered.len(), "workflow_runs": page}),
+            );
             resp.headers.extend(links);
             resp
         }
         ["repos", _, _, "actions", "runs", id, "artifacts"] => {
             let id: u64 = id.parse().unwrap_or(0);
-            let Some(run) = st.runs.iter().find(|r| r.id == id) else { return not_found() };
+            let Some(run) = st.runs.iter().find(|r| r.id == id) else {
+                return not_found();
+            };
             if run.fail_artifacts_once && once(st, format!("art502:{id}")) {
                 return json_resp(502, &json!({"message": "Server Error"}));
             }
             if run.secondary_limit_once && once(st, format!("secondary:{id}")) {
-                let mut r = json_resp(403, &json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits", "status": "403"}));
+                let mut r = json_resp(
+                    403,
+                    &json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits", "status": "403"}),
+                );
                 r.headers.push(("retry-after".into(), "1".into()));
                 return r;
             }
-            let arts: Vec<&FakeArtifact> = run.artifacts.iter().filter_map(|a| st.artifacts.get(a)).collect();
+            let arts: Vec<&FakeArtifact> = run
+                .artifacts
+                .iter()
+                .filter_map(|a| st.artifacts.get(a))
+                .collect();
             let (from, to, links) = paginate(st, req, arts.len(), None);
-            let page: Vec<Value> = arts[from..to].iter().map(|a| artifact_json(st, a)).collect();
+            let page: Vec<Value> = arts[from..to]
+                .iter()
+                .map(|a| artifact_json(st, a))
+                .collect();
             let mut resp = json_resp(200, &json!({"total_count": arts.len(), "artifacts": page}));
             resp.headers.extend(links);
             resp
         }
         ["repos", _, _, "actions", "artifacts", id, "zip"] => {
             let id: u64 = id.parse().unwrap_or(0);
-            let Some(a) = st.artifacts.get(&id) else { return not_found() };
+            let Some(a) = st.artifacts.get(&id) else {
+                return not_found();
+            };
             if matches!(a.trap, Trap::ListedExpired | Trap::Gone410) {
-                return json_resp(410, &json!({"message": "Artifact has expired", "documentation_url": "https://docs.github.com/rest/actions/artifacts#download-an-artifact", "status": "410"}));
+                return json_resp(
+                    410,
+                    &json!({"message": "Artifact has expired", "documentation_url": "https://docs.github.com/rest/actions/artifacts#download-an-artifact", "status": "410"}),
+                );
             }
             Resp {
                 status: 302,
-                headers: vec![("location".into(), format!("http://127.0.0.1:{}/blob/{id}?sig=fake&se=60", st.blob_port))],
+                headers: vec![(
+                    "location".into(),
+                    format!("http://127.0.0.1:{}/blob/{id}?sig=fake&se=60", st.blob_port),
+                )],
                 body: vec![],
             }
         }
