@@ -45,6 +45,9 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Build `eval-runs.json` (every monitor run in a window, and its day-by-day coverage) from a
+    /// folder of soc2-monitor*.json files or from the GitHub Actions artifact history.
+    EvalRuns(Box<EvalRunsArgs>),
 }
 
 /// Output format of `validate` and `policy explain`.
@@ -77,4 +80,64 @@ pub enum PolicyCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+}
+
+/// `eval-runs`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalRunsArgs {
+    /// First day of the window (inclusive), YYYY-MM-DD.
+    #[arg(long)]
+    pub since: chrono::NaiveDate,
+    /// Last day of the window (inclusive), YYYY-MM-DD.
+    #[arg(long)]
+    pub until: chrono::NaiveDate,
+    /// Output file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite `--out` if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Day boundaries: `UTC` or a fixed offset such as `+02:00` (IANA names are refused).
+    #[arg(long, default_value = "UTC")]
+    pub tz: String,
+    /// Where the runs come from.
+    #[command(flatten)]
+    pub source: EvalRunsSourceArgs,
+}
+
+/// The source of monitor runs, shared by `eval-runs` and `audit-evidence-export` (flatten it).
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalRunsSourceArgs {
+    /// Offline source: a folder of soc2-monitor*.json files. Wins over the GitHub source.
+    #[arg(long)]
+    pub eval_runs_dir: Option<PathBuf>,
+    /// GitHub source: OWNER/REPO (default: $GITHUB_REPOSITORY). Token from GITHUB_TOKEN or
+    /// GH_TOKEN, API base from GITHUB_API_URL.
+    #[arg(long)]
+    pub github_repo: Option<String>,
+    /// Workflow file name or id of the nightly monitor.
+    #[arg(long, default_value = "soc2-monitor-nightly.yml")]
+    pub workflow: String,
+    /// Name prefix of the monitor artifact.
+    #[arg(long, default_value = "soc2-monitor-")]
+    pub artifact_prefix: String,
+    /// Longest wait, in seconds, for a rate-limit reset before failing.
+    #[arg(long, default_value_t = 120)]
+    pub max_rate_wait: u64,
+    /// Runs processed concurrently (artifact listing and download).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Events whose runs count towards coverage (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "schedule,workflow_dispatch"
+    )]
+    pub qualifying_events: Vec<String>,
+    /// Branch a qualifying run must be on (default: the repository's default branch).
+    #[arg(long)]
+    pub qualifying_branch: Option<String>,
+    /// First retry backoff step in milliseconds (doubles per retry; jitter added).
+    #[arg(long, default_value_t = 250, hide = true)]
+    pub retry_base_ms: u64,
 }

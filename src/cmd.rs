@@ -6,6 +6,7 @@
 //! and [`require_policy`] (load it or explain why not). Commands write their output here, not
 //! in the library modules they call.
 
+pub mod eval_runs;
 pub mod policy;
 pub mod validate;
 
@@ -27,6 +28,7 @@ pub fn dispatch(cli: Cli) -> ExitStatus {
         Command::Policy { command } => match command {
             PolicyCommand::Explain { format } => policy::explain(policy, *format),
         },
+        Command::EvalRuns(args) => eval_runs::run(args, &cli),
     };
     match result {
         Ok(status) => status,
