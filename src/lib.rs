@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod cmd;
 pub mod embedded;
 pub mod exit;
 pub mod gate;
@@ -15,6 +16,5 @@ use exit::ExitStatus;
 
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> ExitStatus {
-    let _ = cli;
-    ExitStatus::Ok
+    cmd::dispatch(cli)
 }
