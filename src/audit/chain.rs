@@ -512,8 +512,9 @@ impl Verifier {
         }
     }
 
-    /// A row that could not be read as an event (`seq` if it could be read).
-    pub fn feed_unparseable(&mut self, seq: Option<u64>, what: &str) {
+    /// A row that could not be read as an event (`seq` and its stored `hash` if they could be
+    /// read: the next event's link is then checked against that hash).
+    pub fn feed_unparseable(&mut self, seq: Option<u64>, hash: Option<&str>, what: &str) {
         let at = seq.unwrap_or(self.next_seq);
         self.add_problem(
             Some(at),
@@ -521,7 +522,7 @@ impl Verifier {
             format!("seq {at}: row cannot be read as an event: {what}"),
         );
         if let Some(s) = seq {
-            self.advance(s, None);
+            self.advance(s, hash);
         }
     }
 

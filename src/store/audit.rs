@@ -255,7 +255,7 @@ impl Tx<'_> {
         while let Some(r) = rows.next()? {
             match event_ref(r) {
                 Ok(ev) => verifier.feed(&ev),
-                Err(msg) => verifier.feed_unparseable(seq_of(r).ok(), &msg),
+                Err(msg) => verifier.feed_unparseable(seq_of(r).ok(), text(r, 19).ok(), &msg),
             }
         }
         Ok(verifier.finish())
