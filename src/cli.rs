@@ -92,5 +92,9 @@ pub enum AuditCommand {
         /// Prefix of the generated event ids (lets two processes append distinct ids).
         #[arg(long, default_value = "syn")]
         id_prefix: String,
+        /// Microseconds to sleep between transactions (stands in for the work a real engine
+        /// action does between commits, so concurrent writers interleave).
+        #[arg(long, default_value_t = 0)]
+        pause_us: u64,
     },
 }

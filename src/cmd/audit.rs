@@ -22,7 +22,8 @@ pub fn run(cli: &Cli, args: &AuditArgs) -> ExitStatus {
             count,
             batch,
             id_prefix,
-        } => append_synthetic(cli, *count, *batch, id_prefix),
+            pause_us,
+        } => append_synthetic(cli, *count, *batch, id_prefix, *pause_us),
     };
     out.unwrap_or_else(|e| super::report_error(&e))
 }
@@ -153,7 +154,13 @@ fn tail(cli: &Cli, n: u64, format: OutputFormat) -> Result<ExitStatus> {
     Ok(ExitStatus::Ok)
 }
 
-fn append_synthetic(cli: &Cli, count: u64, batch: u64, prefix: &str) -> Result<ExitStatus> {
+fn append_synthetic(
+    cli: &Cli,
+    count: u64,
+    batch: u64,
+    prefix: &str,
+    pause_us: u64,
+) -> Result<ExitStatus> {
     let mut store = Store::open(&cli.db)?;
     let batch = batch.max(1);
     let mut i = 1;
@@ -166,6 +173,9 @@ fn append_synthetic(cli: &Cli, count: u64, batch: u64, prefix: &str) -> Result<E
             Ok::<_, StoreError>(())
         })?;
         i = end + 1;
+        if pause_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(pause_us));
+        }
     }
     if !cli.quiet {
         println!("appended {count} synthetic events");
