@@ -53,6 +53,18 @@ pub struct SubjectRef<'a> {
     pub request_id: Option<Cow<'a, str>>,
 }
 
+/// A JSON-valued field of an [`EventRef`]: either parsed, or the stored text, taken to be the
+/// field's canonical JSON and hashed verbatim. Splicing stored text is sound for tamper
+/// detection: the event verifies only if the text is byte-identical to the canonical form that
+/// was hashed at append time (the store writes these columns canonically).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fragment<'a, T> {
+    /// A parsed value, written canonically.
+    Parsed(T),
+    /// Stored canonical JSON text, written as is.
+    Raw(&'a str),
+}
+
 /// A borrowed view of one chained event: what [`canonical_json`] writes and [`Verifier`] checks.
 /// Build it from an [`AuditEvent`] with [`EventRef::from_event`] or from stored columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,15 +86,15 @@ pub struct EventRef<'a> {
     /// Decision.
     pub decision: &'a str,
     /// Reasons.
-    pub reasons: Vec<ReasonRef<'a>>,
+    pub reasons: Fragment<'a, Vec<ReasonRef<'a>>>,
     /// Event type name.
     pub event_type: &'a str,
     /// Subject.
-    pub subject: SubjectRef<'a>,
+    pub subject: Fragment<'a, SubjectRef<'a>>,
     /// Entity or `None`.
     pub entity: Option<&'a str>,
     /// Accounts.
-    pub accounts: Vec<Cow<'a, str>>,
+    pub accounts: Fragment<'a, Vec<Cow<'a, str>>>,
     /// Amount (decimal string) or `None`.
     pub amount: Option<&'a str>,
     /// Currency or `None`.
@@ -111,23 +123,25 @@ impl<'a> EventRef<'a> {
             action: &ev.action,
             tier: &ev.tier,
             decision: &ev.decision,
-            reasons: ev
-                .reasons
-                .iter()
-                .map(|r| ReasonRef {
-                    code: Cow::Borrowed(r.code.as_str()),
-                    clause: Cow::Borrowed(&r.clause),
-                    pointer: r.pointer.as_deref().map(Cow::Borrowed),
-                })
-                .collect(),
+            reasons: Fragment::Parsed(
+                ev.reasons
+                    .iter()
+                    .map(|r| ReasonRef {
+                        code: Cow::Borrowed(r.code.as_str()),
+                        clause: Cow::Borrowed(&r.clause),
+                        pointer: r.pointer.as_deref().map(Cow::Borrowed),
+                    })
+                    .collect(),
+            ),
             event_type: ev.event_type.as_str(),
-            subject: subject_ref(&ev.subject),
+            subject: Fragment::Parsed(subject_ref(&ev.subject)),
             entity: ev.entity.as_deref(),
-            accounts: ev
-                .accounts
-                .iter()
-                .map(|a| Cow::Borrowed(a.as_str()))
-                .collect(),
+            accounts: Fragment::Parsed(
+                ev.accounts
+                    .iter()
+                    .map(|a| Cow::Borrowed(a.as_str()))
+                    .collect(),
+            ),
             amount: ev.amount.as_deref(),
             currency: ev.currency.as_deref(),
             amount_base: ev.amount_base.as_deref(),
@@ -158,6 +172,19 @@ fn subject_ref(s: &EventSubject) -> SubjectRef<'_> {
     }
 }
 
+/// Bytes that need escaping in a JSON string: `"`, `\\` and controls below U+0020.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// Writes a JSON string per RFC 8785 §3.2.2.2: `"` and `\` escaped, `\b \t \n \f \r` short
 /// forms, other controls below U+0020 as `\u00xx` (lower-case hex), everything else literal UTF-8.
 fn write_str(out: &mut Vec<u8>, s: &str) {
@@ -165,25 +192,24 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            0x08 => b"\\b",
-            b'\t' => b"\\t",
-            b'\n' => b"\\n",
-            0x0c => b"\\f",
-            b'\r' => b"\\r",
-            0x00..=0x1f => b"",
-            _ => continue,
-        };
+        if !NEEDS_ESCAPE[b as usize] {
+            continue;
+        }
         out.extend_from_slice(&bytes[start..i]);
-        if esc.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[(b >> 4) as usize]);
-            out.push(HEX[(b & 0xf) as usize]);
-        } else {
-            out.extend_from_slice(esc);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(b >> 4) as usize]);
+                out.push(HEX[(b & 0xf) as usize]);
+            }
         }
         start = i + 1;
     }
@@ -215,12 +241,76 @@ fn write_str_array<S: AsRef<str>>(out: &mut Vec<u8>, items: &[S]) {
     out.push(b']');
 }
 
+/// Appends the canonical JSON of a reason list (`[{"clause":…,"code":…,"pointer":…},…]`).
+pub fn canonical_reasons(reasons: &[ReasonRef<'_>], out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, r) in reasons.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        write_key(out, b"clause");
+        write_str(out, &r.clause);
+        out.push(b',');
+        write_key(out, b"code");
+        write_str(out, &r.code);
+        out.push(b',');
+        write_key(out, b"pointer");
+        write_opt(out, r.pointer.as_deref());
+        out.push(b'}');
+    }
+    out.push(b']');
+}
+
+/// Appends the canonical JSON of a subject (`{"entry_ids":[…],"match_id":…,"request_id":…}`).
+pub fn canonical_subject(subject: &SubjectRef<'_>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    write_key(out, b"entry_ids");
+    write_str_array(out, &subject.entry_ids);
+    out.push(b',');
+    write_key(out, b"match_id");
+    write_opt(out, subject.match_id.as_deref());
+    out.push(b',');
+    write_key(out, b"request_id");
+    write_opt(out, subject.request_id.as_deref());
+    out.push(b'}');
+}
+
+/// Appends the canonical JSON of a string list.
+pub fn canonical_strings<S: AsRef<str>>(items: &[S], out: &mut Vec<u8>) {
+    write_str_array(out, items);
+}
+
+/// The canonical JSON texts of an event's `reasons`, `subject` and `accounts`, as the store
+/// keeps them in its JSON columns.
+pub fn canonical_columns(ev: &NewEvent) -> (String, String, String) {
+    let view = EventRef::from_new(0, "", ev);
+    let text = |write: &dyn Fn(&mut Vec<u8>)| {
+        let mut buf = Vec::with_capacity(256);
+        write(&mut buf);
+        // The writer copies only `&str` content and ASCII punctuation: always UTF-8.
+        String::from_utf8_lossy(&buf).into_owned()
+    };
+    (
+        text(&|o| write_fragment(o, &view.reasons, |v, o| canonical_reasons(v, o))),
+        text(&|o| write_fragment(o, &view.subject, canonical_subject)),
+        text(&|o| write_fragment(o, &view.accounts, |v, o| canonical_strings(v, o))),
+    )
+}
+
+fn write_fragment<T>(out: &mut Vec<u8>, f: &Fragment<'_, T>, parsed: impl Fn(&T, &mut Vec<u8>)) {
+    match f {
+        Fragment::Parsed(v) => parsed(v, out),
+        Fragment::Raw(text) => out.extend_from_slice(text.as_bytes()),
+    }
+}
+
 /// Appends the canonical (RFC 8785) JSON of `ev` without its `hash` to `out`. Keys are written in
 /// JCS order (all keys are ASCII, so UTF-16 order is byte order); `seq` is the only number.
 pub fn canonical_json(ev: &EventRef<'_>, out: &mut Vec<u8>) {
     out.push(b'{');
     write_key(out, b"accounts");
-    write_str_array(out, &ev.accounts);
+    write_fragment(out, &ev.accounts, |v, o| canonical_strings(v, o));
     out.push(b',');
     write_key(out, b"action");
     write_str(out, ev.action);
@@ -262,38 +352,13 @@ pub fn canonical_json(ev: &EventRef<'_>, out: &mut Vec<u8>) {
     write_opt(out, ev.rationale);
     out.push(b',');
     write_key(out, b"reasons");
-    out.push(b'[');
-    for (i, r) in ev.reasons.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.push(b'{');
-        write_key(out, b"clause");
-        write_str(out, &r.clause);
-        out.push(b',');
-        write_key(out, b"code");
-        write_str(out, &r.code);
-        out.push(b',');
-        write_key(out, b"pointer");
-        write_opt(out, r.pointer.as_deref());
-        out.push(b'}');
-    }
-    out.push(b']');
+    write_fragment(out, &ev.reasons, |v, o| canonical_reasons(v, o));
     out.push(b',');
     write_key(out, b"seq");
     out.extend_from_slice(itoa_u64(ev.seq).as_bytes());
     out.push(b',');
     write_key(out, b"subject");
-    out.push(b'{');
-    write_key(out, b"entry_ids");
-    write_str_array(out, &ev.subject.entry_ids);
-    out.push(b',');
-    write_key(out, b"match_id");
-    write_opt(out, ev.subject.match_id.as_deref());
-    out.push(b',');
-    write_key(out, b"request_id");
-    write_opt(out, ev.subject.request_id.as_deref());
-    out.push(b'}');
+    write_fragment(out, &ev.subject, canonical_subject);
     out.push(b',');
     write_key(out, b"tier");
     write_str(out, ev.tier);
@@ -301,6 +366,38 @@ pub fn canonical_json(ev: &EventRef<'_>, out: &mut Vec<u8>) {
     write_key(out, b"ts");
     write_str(out, ev.ts);
     out.push(b'}');
+}
+
+/// Why a stored JSON fragment of `ev` is not the canonical JSON of its field, if it is not
+/// (slow path, only after a hash mismatch).
+fn diagnose_fragments(ev: &EventRef<'_>) -> Option<String> {
+    fn check<'a, T: serde::Deserialize<'a>>(
+        name: &str,
+        f: &Fragment<'a, T>,
+        write: impl Fn(&T, &mut Vec<u8>),
+    ) -> Option<String> {
+        let Fragment::Raw(text) = f else {
+            return None;
+        };
+        match serde_json::from_str::<T>(text) {
+            Err(e) => Some(format!("column `{name}` is not valid: {e}")),
+            Ok(v) => {
+                let mut buf = Vec::new();
+                write(&v, &mut buf);
+                (buf != text.as_bytes())
+                    .then(|| format!("column `{name}` is not in canonical JSON form"))
+            }
+        }
+    }
+    check("reasons", &ev.reasons, |v: &Vec<ReasonRef<'_>>, o| {
+        canonical_reasons(v, o)
+    })
+    .or_else(|| check("subject", &ev.subject, canonical_subject))
+    .or_else(|| {
+        check("accounts", &ev.accounts, |v: &Vec<Cow<'_, str>>, o| {
+            canonical_strings(v, o)
+        })
+    })
 }
 
 /// Decimal digits of `n` (stack buffer, no heap allocation).
@@ -582,15 +679,23 @@ impl Verifier {
         // hex::encode_to_slice cannot fail on a 64-byte buffer for 32 bytes.
         let computed_ok = hex::encode_to_slice(d, &mut self.hex).is_ok();
         if !computed_ok || self.hex[..] != *ev.hash.as_bytes() {
-            let computed = std::str::from_utf8(&self.hex).unwrap_or("");
-            self.add_problem(
-                Some(seq),
-                ProblemKind::HashMismatch,
-                format!(
-                    "seq {seq}: stored hash `{}` is not the hash of the stored content (`{computed}`)",
-                    ev.hash
+            let (kind, message) = match diagnose_fragments(ev) {
+                Some(why) => (
+                    ProblemKind::Unparseable,
+                    format!("seq {seq}: row cannot be read as an event: {why}"),
                 ),
-            );
+                None => {
+                    let computed = std::str::from_utf8(&self.hex).unwrap_or("");
+                    (
+                        ProblemKind::HashMismatch,
+                        format!(
+                            "seq {seq}: stored hash `{}` is not the hash of the stored content (`{computed}`)",
+                            ev.hash
+                        ),
+                    )
+                }
+            };
+            self.add_problem(Some(seq), kind, message);
         }
         if !self.policies.is_empty() {
             self.check_reasons(ev);
@@ -614,8 +719,20 @@ impl Verifier {
         let Some(doc) = self.policies.get(ev.policy_version) else {
             return;
         };
+        let parsed;
+        let reasons: &[ReasonRef<'_>] = match &ev.reasons {
+            Fragment::Parsed(v) => v,
+            Fragment::Raw(text) => match serde_json::from_str::<Vec<ReasonRef<'_>>>(text) {
+                Ok(v) => {
+                    parsed = v;
+                    &parsed
+                }
+                // Unparseable reasons already failed the hash check.
+                Err(_) => return,
+            },
+        };
         let mut found = Vec::new();
-        for r in &ev.reasons {
+        for r in reasons {
             let Some(ptr) = r.pointer.as_deref() else {
                 continue;
             };
@@ -803,6 +920,31 @@ mod tests {
             let mut buf = Vec::new();
             canonical_json(&EventRef::from_event(&e), &mut buf);
             prop_assert_eq!(buf, reference_canonical(&e));
+        }
+    }
+
+    #[test]
+    fn raw_canonical_columns_hash_like_parsed_values() {
+        for e in chain(5) {
+            let (r, s, a) = canonical_columns(&e.body);
+            let mut view = EventRef::from_event(&e);
+            view.reasons = Fragment::Raw(&r);
+            view.subject = Fragment::Raw(&s);
+            view.accounts = Fragment::Raw(&a);
+            assert_eq!(compute_hash(&view), e.hash);
+            // The same content in another key order is refused byte-exactly.
+            let reordered = serde_json::to_string(&e.body.reasons).unwrap();
+            view.reasons = Fragment::Raw(&reordered);
+            let mut v = Verifier::new();
+            v.feed(&view);
+            let rep = v.finish();
+            let p = rep
+                .problems
+                .iter()
+                .find(|p| p.kind == ProblemKind::Unparseable)
+                .unwrap();
+            assert_eq!(p.seq, Some(e.seq));
+            assert!(p.message.contains("canonical"), "{rep:?}");
         }
     }
 

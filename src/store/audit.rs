@@ -3,21 +3,16 @@
 //! or delete audit rows (the triggers would refuse anyway).
 
 use super::{StoreError, Tx};
-use crate::audit::chain::{self, EventRef, ReasonRef, SubjectRef, Verifier, VerifyReport};
+use crate::audit::chain::{self, EventRef, Fragment, Verifier, VerifyReport};
 use crate::audit::event::{AuditEvent, EventSubject, EventType, NewEvent};
 use crate::gate::decision::Reason;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Row};
 use sha2::{Digest, Sha256};
-use std::borrow::Cow;
 
 const COLUMNS: &str = "seq, event_id, ts, actor_id, actor_kind, action, tier, decision, reasons, \
      event_type, subject, entity, accounts, amount, currency, amount_base, policy_version, \
      rationale, prev_hash, hash";
-
-fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Database(format!("cannot encode json: {e}")))
-}
 
 fn text<'r>(row: &'r Row<'_>, i: usize) -> Result<&'r str, String> {
     match row.get_ref(i) {
@@ -47,13 +42,12 @@ fn seq_of(row: &Row<'_>) -> Result<u64, String> {
 }
 
 /// A borrowed event view straight from a row (no copies of the text columns).
+/// The JSON columns are taken as stored (canonical JSON by construction of `append_event`) and
+/// hashed verbatim; the verifier parses them only to check reasons or to explain a mismatch.
 fn event_ref<'r>(row: &'r Row<'_>) -> Result<EventRef<'r>, String> {
-    let reasons: Vec<ReasonRef<'r>> = serde_json::from_str(text(row, 8)?)
-        .map_err(|e| format!("column `reasons` is not a reason list: {e}"))?;
-    let subject: SubjectRef<'r> = serde_json::from_str(text(row, 10)?)
-        .map_err(|e| format!("column `subject` is not a subject object: {e}"))?;
-    let accounts: Vec<Cow<'r, str>> = serde_json::from_str(text(row, 12)?)
-        .map_err(|e| format!("column `accounts` is not a string list: {e}"))?;
+    let reasons = Fragment::Raw(text(row, 8)?);
+    let subject = Fragment::Raw(text(row, 10)?);
+    let accounts = Fragment::Raw(text(row, 12)?);
     Ok(EventRef {
         seq: seq_of(row)?,
         event_id: text(row, 1)?,
@@ -131,6 +125,7 @@ impl Tx<'_> {
         };
         let e = chain::link(seq, &prev, ev);
         let b = &e.body;
+        let (reasons, subject, accounts) = chain::canonical_columns(b);
         let mut stmt = conn.prepare_cached(&format!(
             "INSERT INTO audit_log ({COLUMNS}) VALUES \
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
@@ -144,11 +139,11 @@ impl Tx<'_> {
             b.action,
             b.tier,
             b.decision,
-            json(&b.reasons)?,
+            reasons,
             b.event_type.as_str(),
-            json(&b.subject)?,
+            subject,
             b.entity,
-            json(&b.accounts)?,
+            accounts,
             b.amount,
             b.currency,
             b.amount_base,
