@@ -30,13 +30,13 @@ pub fn event(prefix: &str, i: u64) -> NewEvent {
         secs % 60
     );
     let code = ReasonCode::ALL[(i % ReasonCode::ALL.len() as u64) as usize];
-    let reasons = if i % 4 == 0 {
+    let reasons = if i.is_multiple_of(4) {
         vec![]
     } else {
         vec![Reason {
             code,
             clause: format!("Synthetic clause {} for \"{}\"", i % 7, code.as_str()),
-            pointer: (i % 5 != 0).then(|| format!("/rules/{}", i % 7)),
+            pointer: (!i.is_multiple_of(5)).then(|| format!("/rules/{}", i % 7)),
         }]
     };
     NewEvent {
@@ -65,6 +65,6 @@ pub fn event(prefix: &str, i: u64) -> NewEvent {
         currency: Some("USD".into()),
         amount_base: Some(format!("{}.{:02}", i * 37 % 100_000, i % 100)),
         policy_version: SYNTHETIC_POLICY_VERSION.into(),
-        rationale: (i % 2 == 0).then(|| format!("Matched per \"INV-{i}\" — réf. ok\ttab")),
+        rationale: (i.is_multiple_of(2)).then(|| format!("Matched per \"INV-{i}\" — réf. ok\ttab")),
     }
 }
