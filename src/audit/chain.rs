@@ -308,9 +308,30 @@ fn write_fragment<T>(out: &mut Vec<u8>, f: &Fragment<'_, T>, parsed: impl Fn(&T,
 /// Appends the canonical (RFC 8785) JSON of `ev` without its `hash` to `out`. Keys are written in
 /// JCS order (all keys are ASCII, so UTF-16 order is byte order); `seq` is the only number.
 pub fn canonical_json(ev: &EventRef<'_>, out: &mut Vec<u8>) {
+    canonical_json_spans(ev, out);
+}
+
+/// Byte ranges of the JSON-valued fields inside one event's canonical bytes (relative to the
+/// start of those bytes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spans {
+    /// `reasons` value.
+    pub reasons: std::ops::Range<usize>,
+    /// `subject` value.
+    pub subject: std::ops::Range<usize>,
+    /// `accounts` value.
+    pub accounts: std::ops::Range<usize>,
+}
+
+/// [`canonical_json`], also returning where the JSON-valued fields are.
+pub fn canonical_json_spans(ev: &EventRef<'_>, out: &mut Vec<u8>) -> Spans {
+    let base = out.len();
+    let mut spans = Spans::default();
     out.push(b'{');
     write_key(out, b"accounts");
+    let a = out.len() - base;
     write_fragment(out, &ev.accounts, |v, o| canonical_strings(v, o));
+    spans.accounts = a..out.len() - base;
     out.push(b',');
     write_key(out, b"action");
     write_str(out, ev.action);
@@ -352,13 +373,17 @@ pub fn canonical_json(ev: &EventRef<'_>, out: &mut Vec<u8>) {
     write_opt(out, ev.rationale);
     out.push(b',');
     write_key(out, b"reasons");
+    let a = out.len() - base;
     write_fragment(out, &ev.reasons, |v, o| canonical_reasons(v, o));
+    spans.reasons = a..out.len() - base;
     out.push(b',');
     write_key(out, b"seq");
     out.extend_from_slice(itoa_u64(ev.seq).as_bytes());
     out.push(b',');
     write_key(out, b"subject");
+    let a = out.len() - base;
     write_fragment(out, &ev.subject, canonical_subject);
+    spans.subject = a..out.len() - base;
     out.push(b',');
     write_key(out, b"tier");
     write_str(out, ev.tier);
@@ -366,38 +391,55 @@ pub fn canonical_json(ev: &EventRef<'_>, out: &mut Vec<u8>) {
     write_key(out, b"ts");
     write_str(out, ev.ts);
     out.push(b'}');
+    spans
 }
 
-/// Why a stored JSON fragment of `ev` is not the canonical JSON of its field, if it is not
-/// (slow path, only after a hash mismatch).
-fn diagnose_fragments(ev: &EventRef<'_>) -> Option<String> {
+/// Why a JSON-valued field inside `ev`'s canonical bytes is not the canonical JSON of that
+/// field, if one is not (slow path, only after a hash mismatch).
+fn diagnose_fragments(ev: &PreparedEvent<'_>) -> Option<String> {
     fn check<'a, T: serde::Deserialize<'a>>(
         name: &str,
-        f: &Fragment<'a, T>,
+        text: &'a [u8],
         write: impl Fn(&T, &mut Vec<u8>),
     ) -> Option<String> {
-        let Fragment::Raw(text) = f else {
-            return None;
-        };
-        match serde_json::from_str::<T>(text) {
+        match serde_json::from_slice::<T>(text) {
             Err(e) => Some(format!("column `{name}` is not valid: {e}")),
             Ok(v) => {
                 let mut buf = Vec::new();
                 write(&v, &mut buf);
-                (buf != text.as_bytes())
-                    .then(|| format!("column `{name}` is not in canonical JSON form"))
+                (buf != text).then(|| format!("column `{name}` is not in canonical JSON form"))
             }
         }
     }
-    check("reasons", &ev.reasons, |v: &Vec<ReasonRef<'_>>, o| {
+    let part = |r: &std::ops::Range<usize>| ev.canonical.get(r.clone()).unwrap_or_default();
+    check("reasons", part(&ev.spans.reasons), |v: &Vec<ReasonRef<'_>>, o| {
         canonical_reasons(v, o)
     })
-    .or_else(|| check("subject", &ev.subject, canonical_subject))
+    .or_else(|| check("subject", part(&ev.spans.subject), canonical_subject))
     .or_else(|| {
-        check("accounts", &ev.accounts, |v: &Vec<Cow<'_, str>>, o| {
+        check("accounts", part(&ev.spans.accounts), |v: &Vec<Cow<'_, str>>, o| {
             canonical_strings(v, o)
         })
     })
+}
+
+/// An event reduced to what the verifier needs: its canonical bytes (from
+/// [`canonical_json_spans`]) and the stored chain fields. Lets the canonical bytes be built on
+/// another thread than the one hashing them.
+#[derive(Debug, Clone)]
+pub struct PreparedEvent<'a> {
+    /// Seq.
+    pub seq: u64,
+    /// Stored `prev_hash`.
+    pub prev_hash: &'a str,
+    /// Stored `hash`.
+    pub hash: &'a str,
+    /// Stored `policy_version`.
+    pub policy_version: &'a str,
+    /// Canonical JSON of the event without its hash.
+    pub canonical: &'a [u8],
+    /// Where the JSON-valued fields are in `canonical`.
+    pub spans: Spans,
 }
 
 /// Decimal digits of `n` (stack buffer, no heap allocation).
@@ -633,6 +675,22 @@ impl Verifier {
 
     /// Checks one event.
     pub fn feed(&mut self, ev: &EventRef<'_>) {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let spans = canonical_json_spans(ev, &mut buf);
+        self.feed_prepared(&PreparedEvent {
+            seq: ev.seq,
+            prev_hash: ev.prev_hash,
+            hash: ev.hash,
+            policy_version: ev.policy_version,
+            canonical: &buf,
+            spans,
+        });
+        self.buf = buf;
+    }
+
+    /// Checks one event whose canonical bytes are already built.
+    pub fn feed_prepared(&mut self, ev: &PreparedEvent<'_>) {
         let seq = ev.seq;
         if seq != self.next_seq {
             if seq > self.next_seq {
@@ -673,9 +731,7 @@ impl Verifier {
                 ),
             );
         }
-        self.buf.clear();
-        canonical_json(ev, &mut self.buf);
-        let d = digest(ev.prev_hash, &self.buf);
+        let d = digest(ev.prev_hash, ev.canonical);
         // hex::encode_to_slice cannot fail on a 64-byte buffer for 32 bytes.
         let computed_ok = hex::encode_to_slice(d, &mut self.hex).is_ok();
         if !computed_ok || self.hex[..] != *ev.hash.as_bytes() {
@@ -715,24 +771,20 @@ impl Verifier {
         self.advance(seq, Some(ev.hash));
     }
 
-    fn check_reasons(&mut self, ev: &EventRef<'_>) {
+    fn check_reasons(&mut self, ev: &PreparedEvent<'_>) {
         let Some(doc) = self.policies.get(ev.policy_version) else {
             return;
         };
-        let parsed;
-        let reasons: &[ReasonRef<'_>] = match &ev.reasons {
-            Fragment::Parsed(v) => v,
-            Fragment::Raw(text) => match serde_json::from_str::<Vec<ReasonRef<'_>>>(text) {
-                Ok(v) => {
-                    parsed = v;
-                    &parsed
-                }
-                // Unparseable reasons already failed the hash check.
-                Err(_) => return,
-            },
+        let text = ev
+            .canonical
+            .get(ev.spans.reasons.clone())
+            .unwrap_or_default();
+        let Ok(reasons) = serde_json::from_slice::<Vec<ReasonRef<'_>>>(text) else {
+            // Unparseable reasons already failed the hash check.
+            return;
         };
         let mut found = Vec::new();
-        for r in reasons {
+        for r in &reasons {
             let Some(ptr) = r.pointer.as_deref() else {
                 continue;
             };
