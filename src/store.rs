@@ -160,7 +160,8 @@ impl Store {
             });
         }
         conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = ON; PRAGMA synchronous = FULL;",
+            "PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = ON; PRAGMA synchronous = FULL;
+             PRAGMA mmap_size = 2147418112;",
         )
         .map_err(open_err)?;
         let mut store = Store {

@@ -412,14 +412,18 @@ fn diagnose_fragments(ev: &PreparedEvent<'_>) -> Option<String> {
         }
     }
     let part = |r: &std::ops::Range<usize>| ev.canonical.get(r.clone()).unwrap_or_default();
-    check("reasons", part(&ev.spans.reasons), |v: &Vec<ReasonRef<'_>>, o| {
-        canonical_reasons(v, o)
-    })
+    check(
+        "reasons",
+        part(&ev.spans.reasons),
+        |v: &Vec<ReasonRef<'_>>, o| canonical_reasons(v, o),
+    )
     .or_else(|| check("subject", part(&ev.spans.subject), canonical_subject))
     .or_else(|| {
-        check("accounts", part(&ev.spans.accounts), |v: &Vec<Cow<'_, str>>, o| {
-            canonical_strings(v, o)
-        })
+        check(
+            "accounts",
+            part(&ev.spans.accounts),
+            |v: &Vec<Cow<'_, str>>, o| canonical_strings(v, o),
+        )
     })
 }
 

@@ -3,12 +3,14 @@
 //! or delete audit rows (the triggers would refuse anyway).
 
 use super::{StoreError, Tx};
-use crate::audit::chain::{self, EventRef, Fragment, Verifier, VerifyReport};
+use crate::audit::chain::{self, EventRef, Fragment, PreparedEvent, Spans, Verifier, VerifyReport};
 use crate::audit::event::{AuditEvent, EventSubject, EventType, NewEvent};
 use crate::gate::decision::Reason;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Row};
 use sha2::{Digest, Sha256};
+use std::ops::Range;
+use std::sync::mpsc;
 
 const COLUMNS: &str = "seq, event_id, ts, actor_id, actor_kind, action, tier, decision, reasons, \
      event_type, subject, entity, accounts, amount, currency, amount_base, policy_version, \
@@ -229,6 +231,10 @@ impl Tx<'_> {
 
     /// Feeds the whole log, in seq order, through `verifier`, after checking every stored policy
     /// text against its sha256. Rows that cannot be read become `unparseable` problems.
+    ///
+    /// Two threads: this one steps SQLite and builds each event's canonical bytes into a batch
+    /// arena; a worker owning the verifier hashes and checks them. Batches are recycled, so the
+    /// steady state allocates nothing per event.
     pub fn verify(&self, mut verifier: Verifier) -> Result<VerifyReport, StoreError> {
         for p in self.policies()? {
             let actual = hex::encode(Sha256::digest(p.source.as_bytes()));
@@ -247,12 +253,139 @@ impl Tx<'_> {
             .conn
             .prepare(&format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq"))?;
         let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            match event_ref(r) {
-                Ok(ev) => verifier.feed(&ev),
-                Err(msg) => verifier.feed_unparseable(seq_of(r).ok(), text(r, 19).ok(), &msg),
+        std::thread::scope(|scope| {
+            let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(4);
+            let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+            let worker = scope.spawn(move || {
+                for batch in full_rx {
+                    batch.feed(&mut verifier);
+                    // The reader may have stopped; then the batch is just dropped.
+                    let _ = empty_tx.send(batch);
+                }
+                verifier
+            });
+            let read = (|| {
+                let mut batch = Batch::default();
+                while let Some(r) = rows.next()? {
+                    batch.push(r);
+                    if batch.items.len() >= BATCH_EVENTS {
+                        let next = empty_rx.try_recv().unwrap_or_default();
+                        if full_tx
+                            .send(std::mem::replace(&mut batch, next.cleared()))
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+                if !batch.items.is_empty() {
+                    let _ = full_tx.send(batch);
+                }
+                Ok::<_, StoreError>(())
+            })();
+            drop(full_tx);
+            let verifier = worker
+                .join()
+                .map_err(|_| StoreError::Database("the verifier thread panicked".into()))?;
+            read?;
+            Ok(verifier.finish())
+        })
+    }
+}
+
+/// Events per batch handed to the verifier thread.
+const BATCH_EVENTS: usize = 2048;
+
+/// One event of a batch: ranges into the batch arena.
+enum Item {
+    Event {
+        seq: u64,
+        prev_hash: Range<usize>,
+        hash: Range<usize>,
+        policy_version: Range<usize>,
+        canonical: Range<usize>,
+        spans: Spans,
+    },
+    Unparseable {
+        seq: Option<u64>,
+        hash: Option<String>,
+        message: String,
+    },
+}
+
+/// Prepared events and the arena holding their bytes.
+#[derive(Default)]
+struct Batch {
+    arena: Vec<u8>,
+    items: Vec<Item>,
+}
+
+impl Batch {
+    fn cleared(mut self) -> Batch {
+        self.arena.clear();
+        self.items.clear();
+        self
+    }
+
+    fn put(&mut self, s: &str) -> Range<usize> {
+        let start = self.arena.len();
+        self.arena.extend_from_slice(s.as_bytes());
+        start..self.arena.len()
+    }
+
+    fn push(&mut self, r: &Row<'_>) {
+        match event_ref(r) {
+            Ok(ev) => {
+                let prev_hash = self.put(ev.prev_hash);
+                let hash = self.put(ev.hash);
+                let policy_version = self.put(ev.policy_version);
+                let start = self.arena.len();
+                let spans = chain::canonical_json_spans(&ev, &mut self.arena);
+                self.items.push(Item::Event {
+                    seq: ev.seq,
+                    prev_hash,
+                    hash,
+                    policy_version,
+                    canonical: start..self.arena.len(),
+                    spans,
+                });
+            }
+            Err(message) => self.items.push(Item::Unparseable {
+                seq: seq_of(r).ok(),
+                hash: text(r, 19).ok().map(str::to_string),
+                message,
+            }),
+        }
+    }
+
+    fn feed(&self, v: &mut Verifier) {
+        let text = |r: &Range<usize>| {
+            self.arena
+                .get(r.clone())
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default()
+        };
+        for item in &self.items {
+            match item {
+                Item::Event {
+                    seq,
+                    prev_hash,
+                    hash,
+                    policy_version,
+                    canonical,
+                    spans,
+                } => v.feed_prepared(&PreparedEvent {
+                    seq: *seq,
+                    prev_hash: text(prev_hash),
+                    hash: text(hash),
+                    policy_version: text(policy_version),
+                    canonical: self.arena.get(canonical.clone()).unwrap_or_default(),
+                    spans: spans.clone(),
+                }),
+                Item::Unparseable { seq, hash, message } => {
+                    v.feed_unparseable(*seq, hash.as_deref(), message)
+                }
             }
         }
-        Ok(verifier.finish())
     }
 }
