@@ -659,6 +659,9 @@ impl Verifier {
     /// read: the next event's link is then checked against that hash).
     pub fn feed_unparseable(&mut self, seq: Option<u64>, hash: Option<&str>, what: &str) {
         let at = seq.unwrap_or(self.next_seq);
+        if let Some(s) = seq {
+            self.check_seq(s);
+        }
         self.add_problem(
             Some(at),
             ProblemKind::Unparseable,
@@ -693,37 +696,44 @@ impl Verifier {
         self.buf = buf;
     }
 
+    /// Reports a seq that is not the next one; returns whether it was in place.
+    fn check_seq(&mut self, seq: u64) -> bool {
+        if seq == self.next_seq {
+            return true;
+        }
+        if seq > self.next_seq {
+            let missing = self.next_seq;
+            let msg = if seq == missing + 1 {
+                format!(
+                    "seq {missing} is missing: the event after seq {} is seq {seq}",
+                    missing.saturating_sub(1)
+                )
+            } else {
+                format!(
+                    "seqs {missing}..={} are missing: the event after seq {} is seq {seq}",
+                    seq - 1,
+                    missing.saturating_sub(1)
+                )
+            };
+            self.add_problem(Some(missing), ProblemKind::SeqGap, msg);
+        } else {
+            self.add_problem(
+                Some(seq),
+                ProblemKind::SeqOrder,
+                format!(
+                    "seq {seq} appears after seq {}: seqs must increase by 1",
+                    self.head_seq
+                ),
+            );
+        }
+        false
+    }
+
     /// Checks one event whose canonical bytes are already built.
     pub fn feed_prepared(&mut self, ev: &PreparedEvent<'_>) {
         let seq = ev.seq;
-        if seq != self.next_seq {
-            if seq > self.next_seq {
-                let missing = self.next_seq;
-                let msg = if seq == missing + 1 {
-                    format!(
-                        "seq {missing} is missing: the event after seq {} is seq {seq}",
-                        missing.saturating_sub(1)
-                    )
-                } else {
-                    format!(
-                        "seqs {missing}..={} are missing: the event after seq {} is seq {seq}",
-                        seq - 1,
-                        missing.saturating_sub(1)
-                    )
-                };
-                self.add_problem(Some(missing), ProblemKind::SeqGap, msg);
-            } else {
-                self.add_problem(
-                    Some(seq),
-                    ProblemKind::SeqOrder,
-                    format!(
-                        "seq {seq} appears after seq {}: seqs must increase by 1",
-                        self.head_seq
-                    ),
-                );
-            }
-        } else if ev.prev_hash != self.prev_hash {
-            // Only reported when the seq is in place: a gap already explains a broken link.
+        // The link is checked only when the seq is in place: a gap already explains it.
+        if self.check_seq(seq) && ev.prev_hash != self.prev_hash {
             self.add_problem(
                 Some(seq),
                 ProblemKind::PrevHashMismatch,
@@ -1002,6 +1012,24 @@ mod tests {
             assert_eq!(p.seq, Some(e.seq));
             assert!(p.message.contains("canonical"), "{rep:?}");
         }
+    }
+
+    #[test]
+    fn unparseable_rows_still_get_seq_and_link_checks() {
+        let c = chain(4);
+        let mut v = Verifier::new();
+        v.feed(&EventRef::from_event(&c[0]));
+        v.feed_unparseable(Some(3), Some(&c[2].hash), "column `ts` is not text");
+        v.feed(&EventRef::from_event(&c[3]));
+        let r = v.finish();
+        let kinds: Vec<_> = r.problems.iter().map(|p| (p.seq, p.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (Some(2), ProblemKind::SeqGap),
+                (Some(3), ProblemKind::Unparseable)
+            ]
+        );
     }
 
     #[test]
