@@ -59,6 +59,12 @@ pub enum StoreError {
         /// Latest version known here.
         supported: i64,
     },
+    /// The file is a SQLite database of something else (tables, but no closegate schema).
+    #[error("`{path}` is a SQLite database but not a closegate database (it has tables and no schema version)")]
+    Foreign {
+        /// The path.
+        path: PathBuf,
+    },
     /// A write was attempted in a read transaction.
     #[error("write attempted in a read-only transaction")]
     ReadOnly,
@@ -150,6 +156,20 @@ impl Store {
         };
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // Leave other applications' databases untouched (not even their journal mode).
+        let (version, tables): (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version),
+                        (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(open_err)?;
+        if version == 0 && tables > 0 {
+            return Err(StoreError::Foreign {
+                path: path.to_path_buf(),
+            });
+        }
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(open_err)?;

@@ -373,3 +373,27 @@ fn ops_round_trips() {
     })
     .unwrap();
 }
+
+#[test]
+fn a_foreign_sqlite_database_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch("CREATE TABLE notes (x TEXT)").unwrap();
+    drop(c);
+    let err = Store::open_existing(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let n: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1, "no closegate tables were added");
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete", "journal mode untouched");
+}
