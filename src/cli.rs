@@ -48,6 +48,8 @@ pub enum Command {
     /// Build `eval-runs.json` (every monitor run in a window, and its day-by-day coverage) from a
     /// folder of soc2-monitor*.json files or from the GitHub Actions artifact history.
     EvalRuns(Box<EvalRunsArgs>),
+    /// The hash-chained audit log: verify, tail.
+    Audit(AuditArgs),
 }
 
 /// Output format of `validate` and `policy explain`.
@@ -140,4 +142,58 @@ pub struct EvalRunsSourceArgs {
     /// First retry backoff step in milliseconds (doubles per retry; jitter added).
     #[arg(long, default_value_t = 250, hide = true)]
     pub retry_base_ms: u64,
+}
+
+/// `audit` subcommands.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+/// Output format of `audit verify` and `audit tail`.
+pub type OutputFormat = Format;
+
+/// `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the chain: seq contiguity, prev_hash links, hashes, reason clauses against the
+    /// recorded policy versions. Exit 0 intact, 2 broken, 1 if the database cannot be read.
+    Verify {
+        /// Also require the event at SEQ to have HASH (a head recorded elsewhere): detects
+        /// truncation and a rewritten tail.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect_head: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// Print the last N events, oldest first.
+    Tail {
+        /// How many events.
+        #[arg(short = 'n', long = "lines", default_value_t = 10)]
+        n: u64,
+        /// Output format (json = one JSON event per line).
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// Test support only: append COUNT deterministic synthetic events in transactions of BATCH
+    /// events (used by the concurrency, SIGKILL and benchmark tests). Not for real databases.
+    #[command(hide = true)]
+    AppendSynthetic {
+        /// Number of events.
+        #[arg(long)]
+        count: u64,
+        /// Events per transaction.
+        #[arg(long, default_value_t = 1)]
+        batch: u64,
+        /// Prefix of the generated event ids (lets two processes append distinct ids).
+        #[arg(long, default_value = "syn")]
+        id_prefix: String,
+        /// Microseconds to sleep between transactions (stands in for the work a real engine
+        /// action does between commits, so concurrent writers interleave).
+        #[arg(long, default_value_t = 0)]
+        pause_us: u64,
+    },
 }

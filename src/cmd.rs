@@ -6,6 +6,7 @@
 //! and [`require_policy`] (load it or explain why not). Commands write their output here, not
 //! in the library modules they call.
 
+pub mod audit;
 pub mod eval_runs;
 pub mod policy;
 pub mod validate;
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> ExitStatus {
             PolicyCommand::Explain { format } => policy::explain(policy, *format),
         },
         Command::EvalRuns(args) => eval_runs::run(args, &cli),
+        Command::Audit(args) => Ok(audit::run(&cli, args)),
     };
     match result {
         Ok(status) => status,
@@ -102,4 +104,10 @@ pub(crate) fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
+}
+
+/// Prints an error chain to stderr (`error: outer: inner`) and returns exit 1.
+pub(crate) fn report_error(e: &anyhow::Error) -> ExitStatus {
+    eprintln!("error: {e:#}");
+    ExitStatus::Error
 }

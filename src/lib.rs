@@ -16,6 +16,7 @@ pub mod money;
 pub mod monitor;
 pub mod policy;
 pub mod seed;
+pub mod store;
 
 use exit::ExitStatus;
 

@@ -35,6 +35,27 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// Every event type, in declaration order.
+    pub const ALL: [EventType; 12] = [
+        EventType::MatchProposed,
+        EventType::MatchConfirmed,
+        EventType::MatchRejected,
+        EventType::ApprovalRequired,
+        EventType::ApprovalGranted,
+        EventType::PolicyViolation,
+        EventType::ExceptionFlagged,
+        EventType::AdjustmentPosted,
+        EventType::PeriodClosed,
+        EventType::PeriodReopened,
+        EventType::OutboxDelivery,
+        EventType::SweeperRun,
+    ];
+
+    /// Parses the SCREAMING_SNAKE_CASE name.
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
     /// The SCREAMING_SNAKE_CASE name.
     pub fn as_str(&self) -> &'static str {
         match self {

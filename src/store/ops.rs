@@ -1,0 +1,378 @@
+//! Operational tables: stored policy texts, meta key/values, and the rows of the outbox,
+//! advisory locks and sweeper runs. Basic typed inserts and reads only: the workers that lease,
+//! retry and sweep belong to the evidence issue. Must not implement worker logic here.
+
+use super::{Store, StoreError, Tx};
+use rusqlite::{params, OptionalExtension, Row};
+use std::collections::HashMap;
+
+/// A policy text the store has seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    /// sha256 (lower-case hex) of `source`: the `policy_version` recorded on events.
+    pub sha256: String,
+    /// Display name (file name or pack name).
+    pub name: String,
+    /// The exact policy bytes (UTF-8).
+    pub source: String,
+    /// When first stored (RFC 3339).
+    pub first_seen: String,
+}
+
+/// State of an outbox message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboxState {
+    /// Waiting for delivery.
+    Pending,
+    /// Leased by a worker.
+    Leased,
+    /// Delivered.
+    Delivered,
+    /// Gave up after `max_attempts`.
+    DeadLetter,
+}
+
+impl OutboxState {
+    /// Stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OutboxState::Pending => "PENDING",
+            OutboxState::Leased => "LEASED",
+            OutboxState::Delivered => "DELIVERED",
+            OutboxState::DeadLetter => "DEAD_LETTER",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<OutboxState> {
+        [
+            OutboxState::Pending,
+            OutboxState::Leased,
+            OutboxState::Delivered,
+            OutboxState::DeadLetter,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+/// An outbox message to enqueue (state `PENDING`, 0 attempts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOutbox {
+    /// Message kind (`webhook`, `slack`, …).
+    pub kind: String,
+    /// Message body.
+    pub payload: serde_json::Value,
+    /// Attempts before dead-lettering.
+    pub max_attempts: u32,
+    /// Earliest delivery time (RFC 3339), `None` = now.
+    pub next_attempt_at: Option<String>,
+    /// Creation time (RFC 3339).
+    pub created_ts: String,
+    /// The audit event that caused it, if any.
+    pub audit_seq: Option<u64>,
+}
+
+/// An outbox row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    /// Row id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Body.
+    pub payload: serde_json::Value,
+    /// State.
+    pub state: OutboxState,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+    /// Next attempt time.
+    pub next_attempt_at: Option<String>,
+    /// Current lease token.
+    pub lease_token: Option<String>,
+    /// Lease expiry.
+    pub lease_expires_at: Option<String>,
+    /// Last error (never a secret: callers redact).
+    pub last_error: Option<String>,
+    /// When the last error happened.
+    pub last_error_at: Option<String>,
+    /// Creation time.
+    pub created_ts: String,
+    /// Causing audit event.
+    pub audit_seq: Option<u64>,
+}
+
+/// An advisory lock row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRow {
+    /// Lock name.
+    pub name: String,
+    /// Holder (actor or worker id).
+    pub holder: String,
+    /// Fencing token.
+    pub token: String,
+    /// Holder's OS process id, if known.
+    pub pid: Option<u32>,
+    /// Acquisition time.
+    pub acquired_at: String,
+    /// Expiry time.
+    pub expires_at: String,
+}
+
+/// A sweeper run row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweeperRunRow {
+    /// Row id (ignored on insert).
+    pub id: i64,
+    /// Start time.
+    pub started_at: String,
+    /// End time, `None` while running.
+    pub finished_at: Option<String>,
+    /// Actor id of the sweeper.
+    pub actor: String,
+    /// What it released (JSON array).
+    pub released: serde_json::Value,
+    /// What it flagged (JSON array).
+    pub flagged: serde_json::Value,
+}
+
+fn enc(v: &serde_json::Value) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Database(format!("cannot encode json: {e}")))
+}
+
+fn dec(what: &str, s: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::corrupt(what, e.to_string()))
+}
+
+const OUTBOX_COLS: &str = "id, kind, payload, state, attempts, max_attempts, next_attempt_at, \
+     lease_token, lease_expires_at, last_error, last_error_at, created_ts, audit_seq";
+
+fn outbox_from_row(r: &Row<'_>) -> Result<OutboxRow, StoreError> {
+    let id: i64 = r.get(0)?;
+    let payload: String = r.get(2)?;
+    let state: String = r.get(3)?;
+    let what = format!("outbox row {id}");
+    let audit_seq: Option<i64> = r.get(12)?;
+    Ok(OutboxRow {
+        id,
+        kind: r.get(1)?,
+        payload: dec(&what, &payload)?,
+        state: OutboxState::parse(&state)
+            .ok_or_else(|| StoreError::corrupt(what.clone(), format!("state `{state}`")))?,
+        attempts: r.get(4)?,
+        max_attempts: r.get(5)?,
+        next_attempt_at: r.get(6)?,
+        lease_token: r.get(7)?,
+        lease_expires_at: r.get(8)?,
+        last_error: r.get(9)?,
+        last_error_at: r.get(10)?,
+        created_ts: r.get(11)?,
+        audit_seq: audit_seq.map(|s| s.max(0) as u64),
+    })
+}
+
+impl Tx<'_> {
+    /// Stores a policy text under its sha256 (no-op if already stored). `sha256` must be the
+    /// lower-case hex sha256 of `source`'s bytes; `audit verify` checks it.
+    pub fn store_policy(
+        &self,
+        sha256: &str,
+        name: &str,
+        source: &str,
+        ts: &str,
+    ) -> Result<(), StoreError> {
+        self.w()?.execute(
+            "INSERT INTO policies (sha256, name, source, first_seen) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (sha256) DO NOTHING",
+            params![sha256, name, source, ts],
+        )?;
+        Ok(())
+    }
+
+    /// Every stored policy text, by first_seen then sha256.
+    pub fn policies(&self) -> Result<Vec<StoredPolicy>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sha256, name, source, first_seen FROM policies ORDER BY first_seen, sha256",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StoredPolicy {
+                sha256: r.get(0)?,
+                name: r.get(1)?,
+                source: r.get(2)?,
+                first_seen: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A meta value.
+    pub fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets a meta value.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.w()?.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Enqueues an outbox message; returns its id.
+    pub fn enqueue_outbox(&self, m: &NewOutbox) -> Result<i64, StoreError> {
+        let conn = self.w()?;
+        conn.execute(
+            "INSERT INTO outbox (kind, payload, max_attempts, next_attempt_at, created_ts, audit_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                m.kind,
+                enc(&m.payload)?,
+                m.max_attempts,
+                m.next_attempt_at,
+                m.created_ts,
+                m.audit_seq.map(|s| s as i64)
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// One outbox row.
+    pub fn get_outbox(&self, id: i64) -> Result<Option<OutboxRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE id = ?1"))?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(r) => outbox_from_row(r).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Outbox rows in a state (all when `None`), by id. `Some(DeadLetter)` is the dead letters.
+    pub fn list_outbox(&self, state: Option<OutboxState>) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {OUTBOX_COLS} FROM outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY id"
+        ))?;
+        let mut rows = stmt.query([state.map(|s| s.as_str())])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(outbox_from_row(r)?);
+        }
+        Ok(out)
+    }
+
+    /// Inserts an advisory lock row (fails if the name is taken).
+    pub fn insert_lock(&self, l: &LockRow) -> Result<(), StoreError> {
+        self.w()?.execute(
+            "INSERT INTO advisory_locks (name, holder, token, pid, acquired_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                l.name,
+                l.holder,
+                l.token,
+                l.pid,
+                l.acquired_at,
+                l.expires_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// An advisory lock row by name.
+    pub fn get_lock(&self, name: &str) -> Result<Option<LockRow>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name, holder, token, pid, acquired_at, expires_at
+                 FROM advisory_locks WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok(LockRow {
+                        name: r.get(0)?,
+                        holder: r.get(1)?,
+                        token: r.get(2)?,
+                        pid: r.get(3)?,
+                        acquired_at: r.get(4)?,
+                        expires_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Deletes an advisory lock row if `token` matches; returns whether it did.
+    pub fn delete_lock(&self, name: &str, token: &str) -> Result<bool, StoreError> {
+        let n = self.w()?.execute(
+            "DELETE FROM advisory_locks WHERE name = ?1 AND token = ?2",
+            params![name, token],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Inserts a sweeper run; returns its id.
+    pub fn insert_sweeper_run(&self, s: &SweeperRunRow) -> Result<i64, StoreError> {
+        let conn = self.w()?;
+        conn.execute(
+            "INSERT INTO sweeper_runs (started_at, finished_at, actor, released, flagged)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                s.started_at,
+                s.finished_at,
+                s.actor,
+                enc(&s.released)?,
+                enc(&s.flagged)?
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Every sweeper run, by id.
+    pub fn list_sweeper_runs(&self) -> Result<Vec<SweeperRunRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, started_at, finished_at, actor, released, flagged FROM sweeper_runs ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let released: String = r.get(4)?;
+            let flagged: String = r.get(5)?;
+            let what = format!("sweeper run {id}");
+            out.push(SweeperRunRow {
+                id,
+                started_at: r.get(1)?,
+                finished_at: r.get(2)?,
+                actor: r.get(3)?,
+                released: dec(&what, &released)?,
+                flagged: dec(&what, &flagged)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// Stored policies as JSON documents keyed by version, for
+    /// [`crate::audit::chain::Verifier::with_policies`]. Texts that do not hash to their
+    /// version, or do not parse as YAML, are left out (verify reports the former).
+    pub fn policy_documents(&self) -> Result<HashMap<String, serde_json::Value>, StoreError> {
+        use sha2::{Digest, Sha256};
+        let mut out = HashMap::new();
+        for p in self.read(|tx| tx.policies())? {
+            if hex::encode(Sha256::digest(p.source.as_bytes())) != p.sha256 {
+                continue;
+            }
+            if let Ok(v) = serde_saphyr::from_str::<serde_json::Value>(&p.source) {
+                out.insert(p.sha256, v);
+            }
+        }
+        Ok(out)
+    }
+}
