@@ -50,6 +50,195 @@ pub enum Command {
     EvalRuns(Box<EvalRunsArgs>),
     /// The hash-chained audit log: verify, tail.
     Audit(AuditArgs),
+    /// Build the book of record from a seed pack (embedded `saas`, or `--pack-dir`).
+    ///
+    /// Deterministic: the same pack gives the same database and, with `--history`, the same
+    /// audit head on every run. A database that holds data is refused unless `--force`.
+    Seed(SeedArgs),
+    /// Counts of entries, matches and pending requests by state, and the audit head.
+    State(StateArgs),
+    /// Operator actions on matches (identity is explicit: `--actor human:alice`).
+    Match(MatchCmdArgs),
+    /// Operator actions on periods: close or reopen (T3: two distinct human approvers).
+    Period(PeriodCmdArgs),
+    /// Approve a pending request (T3 close/reopen, escalated adjustments).
+    Approve(ApproveCmdArgs),
+    /// Post a manual adjustment (T2; T3 into a closed period).
+    Adjust(AdjustCmdArgs),
+}
+
+/// `seed`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SeedArgs {
+    /// Embedded pack to load.
+    #[arg(long, default_value = "saas")]
+    pub pack: String,
+    /// Load a pack of the same shape from this folder instead (pack.yaml, entries.json,
+    /// policy.yaml, optional expected.json).
+    #[arg(long, value_name = "DIR")]
+    pub pack_dir: Option<PathBuf>,
+    /// Also replay a simulated operating history of this many days (e.g. `180d`) through the
+    /// engine actions, ending at the pack's `seeded_at`.
+    #[arg(long, value_name = "DAYS")]
+    pub history: Option<String>,
+    /// Replace a database that already holds data.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `state`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StateArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Who performs an operator action, and how to print its result.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ActorArgs {
+    /// The acting identity (`human:<id>`, `llm:<id>` or `engine:<id>`), recorded as an
+    /// operator action (identity source `cli-operator`).
+    #[arg(long, value_name = "ACTOR")]
+    pub actor: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `match`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MatchCmdArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: MatchCommand,
+}
+
+/// `match` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum MatchCommand {
+    /// Propose a match (T0). Prints the new match id.
+    Propose {
+        /// `exact_match`, `fuzzy_match` or `multi_to_one`.
+        #[arg(long)]
+        class: String,
+        /// GL entry ids (repeat or comma-separate).
+        #[arg(long, value_delimiter = ',', required = true)]
+        gl: Vec<String>,
+        /// SL entry ids (repeat or comma-separate).
+        #[arg(long, value_delimiter = ',', required = true)]
+        sl: Vec<String>,
+        /// Actor and format.
+        #[command(flatten)]
+        who: ActorArgs,
+    },
+    /// Confirm a match (T2).
+    Confirm {
+        /// Match id.
+        match_id: String,
+        /// Why (required above the policy's rationale threshold).
+        #[arg(long)]
+        rationale: Option<String>,
+        /// Actor and format.
+        #[command(flatten)]
+        who: ActorArgs,
+    },
+    /// Reject a proposed or pending match (T1); its entries return to the pool.
+    Reject {
+        /// Match id.
+        match_id: String,
+        /// Actor and format.
+        #[command(flatten)]
+        who: ActorArgs,
+    },
+    /// Flag unmatched entries as an exception for a human (T1).
+    Flag {
+        /// Entry ids.
+        #[arg(required = true, value_delimiter = ',')]
+        entries: Vec<String>,
+        /// Why.
+        #[arg(long)]
+        note: Option<String>,
+        /// Actor and format.
+        #[command(flatten)]
+        who: ActorArgs,
+    },
+}
+
+/// `period`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PeriodCmdArgs {
+    /// Close or reopen.
+    #[command(subcommand)]
+    pub command: PeriodCommand,
+}
+
+/// `period` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum PeriodCommand {
+    /// Request closing an entity's period; executes on the second distinct human approval.
+    Close {
+        /// Entity id.
+        #[arg(long)]
+        entity: String,
+        /// `YYYY-MM`.
+        #[arg(long)]
+        period: String,
+        /// Actor and format.
+        #[command(flatten)]
+        who: ActorArgs,
+    },
+    /// Request reopening an entity's period; executes on the second distinct human approval.
+    Reopen {
+        /// Entity id.
+        #[arg(long)]
+        entity: String,
+        /// `YYYY-MM`.
+        #[arg(long)]
+        period: String,
+        /// Actor and format.
+        #[command(flatten)]
+        who: ActorArgs,
+    },
+}
+
+/// `approve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApproveCmdArgs {
+    /// Pending request id (`R-000001`).
+    pub request_id: String,
+    /// Why.
+    #[arg(long)]
+    pub rationale: Option<String>,
+    /// Actor and format.
+    #[command(flatten)]
+    pub who: ActorArgs,
+}
+
+/// `adjust`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdjustCmdArgs {
+    /// Entity id.
+    #[arg(long)]
+    pub entity: String,
+    /// Accounts touched (repeat or comma-separate).
+    #[arg(long = "account", value_delimiter = ',', required = true)]
+    pub accounts: Vec<String>,
+    /// Decimal amount in major units (`1250.00`).
+    #[arg(long, allow_hyphen_values = true)]
+    pub amount: String,
+    /// ISO 4217 currency.
+    #[arg(long)]
+    pub currency: String,
+    /// Posting date `YYYY-MM-DD`.
+    #[arg(long)]
+    pub date: String,
+    /// Why (required above the policy's rationale threshold).
+    #[arg(long)]
+    pub rationale: Option<String>,
+    /// Actor and format.
+    #[command(flatten)]
+    pub who: ActorArgs,
 }
 
 /// Output format of `validate` and `policy explain`.

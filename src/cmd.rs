@@ -8,7 +8,9 @@
 
 pub mod audit;
 pub mod eval_runs;
+pub mod ops;
 pub mod policy;
+pub mod seed;
 pub mod validate;
 
 use crate::cli::{Cli, Command, PolicyCommand};
@@ -31,6 +33,12 @@ pub fn dispatch(cli: Cli) -> ExitStatus {
         },
         Command::EvalRuns(args) => eval_runs::run(args, &cli),
         Command::Audit(args) => Ok(audit::run(&cli, args)),
+        Command::Seed(args) => seed::run(&cli, args),
+        Command::State(args) => ops::state(&cli, args),
+        Command::Match(args) => ops::match_cmd(&cli, args),
+        Command::Period(args) => ops::period_cmd(&cli, args),
+        Command::Approve(args) => ops::approve_cmd(&cli, args),
+        Command::Adjust(args) => ops::adjust_cmd(&cli, args),
     };
     match result {
         Ok(status) => status,

@@ -8,6 +8,8 @@
 //! never reads the clock, so seeded histories and evals are reproducible.
 
 pub mod args;
+pub mod history;
+pub mod seeding;
 
 use crate::audit::event::{AuditEvent, EventSubject, EventType, NewEvent};
 use crate::gate::decision::{Decision, Outcome, Reason, ReasonCode, Tier};
@@ -18,7 +20,9 @@ use crate::gate::{self, builtin_clause};
 use crate::ledger::{Entry, Side};
 use crate::money::{format_in, Currency, Money};
 use crate::policy::model::{Policy, YearMonth};
-use crate::store::{EntryStatus, NewMatch, NewOutbox, NewRequest, RequestState, Store, StoreError, Tx};
+use crate::store::{
+    EntryStatus, NewMatch, NewOutbox, NewRequest, RequestState, Store, StoreError, Tx,
+};
 use args::Args;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
@@ -89,7 +93,12 @@ pub fn execute_in(
     )?;
     let parsed_actor = Actor::parse(&env.actor);
     if let Some(a) = &parsed_actor {
-        tx.touch_actor(&env.actor, a.kind.as_str(), &env.identity_source, &ts(env.ts))?;
+        tx.touch_actor(
+            &env.actor,
+            a.kind.as_str(),
+            &env.identity_source,
+            &ts(env.ts),
+        )?;
     }
     let Some(act) = Action::parse(action) else {
         let msg = format!("unknown action `{}`", args::clip(action));
@@ -262,14 +271,20 @@ fn load(tx: &Tx<'_>, parsed: &Args) -> Result<Result<Loaded, String>, EngineErro
         }
         Args::Adjust(a) => {
             let Some(currency) = Currency::from_code(&a.currency) else {
-                return Ok(Err(format!("`{}` is not an ISO 4217 currency", args::clip(&a.currency))));
+                return Ok(Err(format!(
+                    "`{}` is not an ISO 4217 currency",
+                    args::clip(&a.currency)
+                )));
             };
             let amount = match Money::parse(&a.amount, currency) {
                 Ok(m) => m,
                 Err(e) => return Ok(Err(e.to_string())),
             };
             let Ok(date) = NaiveDate::parse_from_str(&a.date, "%Y-%m-%d") else {
-                return Ok(Err(format!("`{}` is not a YYYY-MM-DD date", args::clip(&a.date))));
+                return Ok(Err(format!(
+                    "`{}` is not a YYYY-MM-DD date",
+                    args::clip(&a.date)
+                )));
             };
             let mut accounts = a.accounts.clone();
             accounts.sort();
@@ -287,7 +302,10 @@ fn load(tx: &Tx<'_>, parsed: &Args) -> Result<Result<Loaded, String>, EngineErro
         }
         Args::Close(a) | Args::Reopen(a) => {
             let Some(period) = YearMonth::parse(&a.period) else {
-                return Ok(Err(format!("`{}` is not a YYYY-MM period", args::clip(&a.period))));
+                return Ok(Err(format!(
+                    "`{}` is not a YYYY-MM period",
+                    args::clip(&a.period)
+                )));
             };
             Loaded::new(Subject::Period {
                 entity: a.entity.clone(),
@@ -330,7 +348,12 @@ fn reopened(tx: &Tx<'_>) -> Result<Vec<(String, YearMonth)>, EngineError> {
         .collect())
 }
 
-fn set_reopened(tx: &Tx<'_>, entity: &str, period: YearMonth, reopened_now: bool) -> Result<(), EngineError> {
+fn set_reopened(
+    tx: &Tx<'_>,
+    entity: &str,
+    period: YearMonth,
+    reopened_now: bool,
+) -> Result<(), EngineError> {
     let mut list: Vec<(String, String)> = reopened(tx)?
         .into_iter()
         .map(|(e, p)| (e, p.to_string()))
@@ -347,11 +370,7 @@ fn set_reopened(tx: &Tx<'_>, entity: &str, period: YearMonth, reopened_now: bool
 }
 
 fn next_id(tx: &Tx<'_>, key: &str, prefix: &str) -> Result<String, EngineError> {
-    let n: u64 = tx
-        .get_meta(key)?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-        + 1;
+    let n: u64 = tx.get_meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0) + 1;
     tx.set_meta(key, &n.to_string())?;
     Ok(format!("{prefix}-{n:06}"))
 }
@@ -404,8 +423,17 @@ fn describe_entries(policy: &Policy, ev: &mut NewEvent, entries: &[Entry]) {
     ev.entity = Some(first.entity.clone());
     let ccy = first.amount.currency;
     if side.iter().all(|e| e.amount.currency == ccy) {
-        let minor: i64 = side.iter().map(|e| e.amount.minor.saturating_abs()).fold(0, i64::saturating_add);
-        ev.amount = Some(Money { minor, currency: ccy }.to_string());
+        let minor: i64 = side
+            .iter()
+            .map(|e| e.amount.minor.saturating_abs())
+            .fold(0, i64::saturating_add);
+        ev.amount = Some(
+            Money {
+                minor,
+                currency: ccy,
+            }
+            .to_string(),
+        );
         ev.currency = Some(ccy.code().to_string());
     }
     let base = side.iter().try_fold(rust_decimal::Decimal::ZERO, |acc, e| {
@@ -466,7 +494,8 @@ fn apply(
 ) -> Result<ActionResult, EngineError> {
     let policy = env.policy;
     let now = ts(env.ts);
-    let human = Actor::parse(&env.actor).is_some_and(|a| a.kind == crate::gate::request::ActorKind::Human);
+    let human =
+        Actor::parse(&env.actor).is_some_and(|a| a.kind == crate::gate::request::ActorKind::Human);
     let mut created = None;
     let mut ev = base_event(env, act.as_str(), &decision, EventType::PolicyViolation);
     ev.rationale = l.rationale.clone();
@@ -530,8 +559,10 @@ fn apply(
         (_, Args::Adjust(_) | Args::Close(_) | Args::Reopen(_)) => {
             let id = next_id(tx, "next_request", "R")?;
             let payload = match parsed {
-                Args::Adjust(a) => json!({"entity": a.entity, "accounts": a.accounts, "amount": a.amount,
-                    "currency": a.currency, "date": a.date, "rationale": a.rationale}),
+                Args::Adjust(a) => {
+                    json!({"entity": a.entity, "accounts": a.accounts, "amount": a.amount,
+                    "currency": a.currency, "date": a.date, "rationale": a.rationale})
+                }
                 Args::Close(a) | Args::Reopen(a) => json!({"entity": a.entity, "period": a.period}),
                 _ => Value::Null,
             };
@@ -576,16 +607,32 @@ fn apply(
 }
 
 /// Executes an approved pending request; returns the event type that records it.
-fn execute_request(tx: &Tx<'_>, env: &Env<'_>, l: &Loaded, now: &str) -> Result<EventType, EngineError> {
+fn execute_request(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    l: &Loaded,
+    now: &str,
+) -> Result<EventType, EngineError> {
     let Subject::Pending(p) = &l.subject else {
         return Ok(EventType::ApprovalGranted);
     };
     let payload = l.pending_payload.clone().unwrap_or(Value::Null);
-    let entity = payload.get("entity").and_then(Value::as_str).unwrap_or_default().to_string();
-    let period = payload.get("period").and_then(Value::as_str).and_then(YearMonth::parse);
+    let entity = payload
+        .get("entity")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let period = payload
+        .get("period")
+        .and_then(Value::as_str)
+        .and_then(YearMonth::parse);
     Ok(match (p.action, period) {
         (Action::ClosePeriod, Some(period)) => {
-            if !tx.closed_periods()?.iter().any(|(e, q)| *e == entity && *q == period) {
+            if !tx
+                .closed_periods()?
+                .iter()
+                .any(|(e, q)| *e == entity && *q == period)
+            {
                 tx.close_period(&entity, period, now, &p.requester)?;
             }
             set_reopened(tx, &entity, period, false)?;
@@ -606,5 +653,11 @@ fn execute_request(tx: &Tx<'_>, env: &Env<'_>, l: &Loaded, now: &str) -> Result<
 /// A match as the CLI shows it.
 pub fn describe_match(m: &MatchView) -> String {
     let ids: Vec<&str> = m.entries.iter().map(|e| e.entry_id.as_str()).collect();
-    format!("{} {} {} [{}]", m.id, m.class.as_str(), m.state.as_str(), ids.join(", "))
+    format!(
+        "{} {} {} [{}]",
+        m.id,
+        m.class.as_str(),
+        m.state.as_str(),
+        ids.join(", ")
+    )
 }

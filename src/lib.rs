@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cli;
 pub mod cmd;
 pub mod embedded;
+pub mod engine;
 pub mod eval;
 pub mod evidence;
 pub mod exit;

@@ -110,14 +110,16 @@ pub enum Args {
 fn id_ok(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 fn check_ids(what: &str, ids: &[String]) -> Result<(), String> {
     if ids.len() > MAX_IDS {
-        return Err(format!("`{what}` lists {} ids; at most {MAX_IDS}", ids.len()));
+        return Err(format!(
+            "`{what}` lists {} ids; at most {MAX_IDS}",
+            ids.len()
+        ));
     }
     match ids.iter().find(|i| !id_ok(i)) {
         Some(bad) => Err(format!("`{what}` holds a malformed id `{}`", clip(bad))),
@@ -233,18 +235,38 @@ mod tests {
         assert!(parse(Action::ConfirmMatch, &json!({})).is_err());
         assert!(parse(Action::ConfirmMatch, &json!({"match": "M 1"})).is_err());
         let long = "x".repeat(MAX_TEXT + 1);
-        assert!(parse(Action::ConfirmMatch, &json!({"match": "M-1", "rationale": long})).is_err());
+        assert!(parse(
+            Action::ConfirmMatch,
+            &json!({"match": "M-1", "rationale": long})
+        )
+        .is_err());
         let many: Vec<String> = (0..=MAX_IDS).map(|i| format!("GL-{i}")).collect();
-        assert!(parse(Action::ProposeMatch, &json!({"class": "exact_match", "gl": many, "sl": []})).is_err());
-        assert!(parse(Action::ProposeMatch, &json!({"class": "best_guess", "gl": ["a"], "sl": ["b"]})).is_err());
+        assert!(parse(
+            Action::ProposeMatch,
+            &json!({"class": "exact_match", "gl": many, "sl": []})
+        )
+        .is_err());
+        assert!(parse(
+            Action::ProposeMatch,
+            &json!({"class": "best_guess", "gl": ["a"], "sl": ["b"]})
+        )
+        .is_err());
         assert!(parse(Action::FlagException, &json!({"entries": []})).is_err());
     }
 
     #[test]
     fn well_formed_arguments_parse() {
-        let a = parse(Action::ProposeMatch, &json!({"class": "fuzzy_match", "gl": ["GL-1"], "sl": ["SL-1"]})).unwrap();
+        let a = parse(
+            Action::ProposeMatch,
+            &json!({"class": "fuzzy_match", "gl": ["GL-1"], "sl": ["SL-1"]}),
+        )
+        .unwrap();
         assert!(matches!(a, Args::Propose(_, MatchClass::FuzzyMatch)));
-        let a = parse(Action::ApproveAction, &json!({"request": "R-000001", "rationale": "ok"})).unwrap();
+        let a = parse(
+            Action::ApproveAction,
+            &json!({"request": "R-000001", "rationale": "ok"}),
+        )
+        .unwrap();
         assert!(matches!(a, Args::Approve(_)));
     }
 }

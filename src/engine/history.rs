@@ -48,6 +48,14 @@ pub struct HistoryReport {
     pub events: u64,
 }
 
+/// What the two sides of a simulated pair share.
+struct Proto<'a> {
+    entity: &'a str,
+    account: &'a str,
+    counterparty: &'a str,
+    reference: &'a str,
+}
+
 struct Sim<'a> {
     policy: &'a Policy,
     policy_name: &'a str,
@@ -61,7 +69,13 @@ struct Sim<'a> {
 }
 
 impl Sim<'_> {
-    fn act(&mut self, tx: &Tx<'_>, actor: &str, action: &str, args: Value) -> Result<(Outcome, Option<String>), EngineError> {
+    fn act(
+        &mut self,
+        tx: &Tx<'_>,
+        actor: &str,
+        action: &str,
+        args: Value,
+    ) -> Result<(Outcome, Option<String>), EngineError> {
         self.clock += Duration::seconds(7 + (self.rng.next() % 50) as i64);
         let reg = self.registry.iter().find(|a| a.id == actor);
         let env = Env {
@@ -69,7 +83,9 @@ impl Sim<'_> {
             policy_name: self.policy_name,
             policy_src: self.policy_src,
             actor: actor.to_string(),
-            identity_source: reg.map(|r| r.identity_source.clone()).unwrap_or_else(|| "header-trust".into()),
+            identity_source: reg
+                .map(|r| r.identity_source.clone())
+                .unwrap_or_else(|| "header-trust".into()),
             ts: self.clock,
             actor_scope: reg.and_then(|r| r.entities.clone()),
         };
@@ -78,18 +94,19 @@ impl Sim<'_> {
         Ok((r.decision.outcome, r.created))
     }
 
-    fn entry(&mut self, side: Side, entity: &str, account: &str, amount: Money, date: NaiveDate, cp: &str, reference: &str) -> Entry {
+    /// A new entry shaped like `proto` (entity, account, counterparty, reference) on `side`.
+    fn entry(&mut self, side: Side, proto: &Proto<'_>, amount: Money, date: NaiveDate) -> Entry {
         self.next_entry += 1;
         let prefix = if side == Side::Gl { "HGL" } else { "HSL" };
         Entry {
             entry_id: format!("{prefix}-{:06}", self.next_entry),
             side,
-            entity: entity.to_string(),
-            account: account.to_string(),
+            entity: proto.entity.to_string(),
+            account: proto.account.to_string(),
             amount,
             date,
-            counterparty: Some(cp.to_string()),
-            reference: Some(reference.to_string()),
+            counterparty: Some(proto.counterparty.to_string()),
+            reference: Some(proto.reference.to_string()),
         }
     }
 
@@ -108,8 +125,18 @@ impl Sim<'_> {
 }
 
 const COUNTERPARTIES: &[&str] = &[
-    "Acme Corp", "Globex LLC", "Initech Inc", "Umbrella Ltd", "Stark Industries", "Wayne Enterprises",
-    "Hooli Inc", "Vandelay Industries", "Soylent Corp", "Tyrell Corp", "Nakatomi KK", "Cyberdyne Systems",
+    "Acme Corp",
+    "Globex LLC",
+    "Initech Inc",
+    "Umbrella Ltd",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Hooli Inc",
+    "Vandelay Industries",
+    "Soylent Corp",
+    "Tyrell Corp",
+    "Nakatomi KK",
+    "Cyberdyne Systems",
 ];
 
 /// Converts a USD-cents figure into the entity's currency, in minor units (rounded).
@@ -119,7 +146,10 @@ fn in_currency(usd_cents: u64, ccy: Currency) -> Money {
         "JPY" => usd_cents * 150 / 100,
         _ => usd_cents,
     };
-    Money { minor: minor as i64, currency: ccy }
+    Money {
+        minor: minor as i64,
+        currency: ccy,
+    }
 }
 
 fn business_day(d: NaiveDate) -> bool {
@@ -143,12 +173,18 @@ pub fn replay(
         policy_src,
         registry,
         rng: Rng(0xC105_E6A7_E000_0001),
-        clock: first.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(until),
+        clock: first
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or(until),
         next_entry: 0,
         events: 0,
         open_requests: Vec::new(),
     };
-    let mut report = HistoryReport { days, ..Default::default() };
+    let mut report = HistoryReport {
+        days,
+        ..Default::default()
+    };
     for offset in 0..days {
         let day = first + Duration::days(i64::from(offset));
         if let Some(t) = day.and_hms_opt(9, 0, 0) {
@@ -178,33 +214,79 @@ fn simulate_day(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<u64, E
             60..=84 => ("UK-SUB", "GBP"),
             _ => ("JP-SUB", "JPY"),
         };
-        let Some(ccy) = Currency::from_code(ccy) else { continue };
+        let Some(mut ccy) = Currency::from_code(ccy) else {
+            continue;
+        };
+        let mut entity = entity;
+        if sim
+            .policy
+            .to_base(rust_decimal::Decimal::ONE, ccy, day)
+            .is_none()
+        {
+            // No fx rate in force yet for this currency: book it in the parent instead, so the
+            // simulated books stay evaluable (the gate would fail closed on them).
+            entity = "US-PARENT";
+            ccy = sim.policy.base_currency;
+        }
         let cp = COUNTERPARTIES[(sim.rng.next() % COUNTERPARTIES.len() as u64) as usize];
         let reference = format!("INV-{}", sim.rng.range(10_000, 99_999));
         let kind = sim.rng.range(0, 99);
         let big = (12..=20).contains(&kind);
-        let usd_cents = if big { sim.rng.range(1_200_000, 8_000_000) } else { sim.rng.range(5_000, 900_000) };
+        let usd_cents = if big {
+            sim.rng.range(1_200_000, 8_000_000)
+        } else {
+            sim.rng.range(5_000, 900_000)
+        };
         let amount = in_currency(usd_cents, ccy);
-        let account = if (90..=96).contains(&kind) && entity != "JP-SUB" { "1030" } else { "1200" };
-        let gl = sim.entry(Side::Gl, entity, account, amount, day, cp, &reference);
+        let account = if (90..=96).contains(&kind) && entity != "JP-SUB" {
+            "1030"
+        } else {
+            "1200"
+        };
+        let proto = Proto {
+            entity,
+            account,
+            counterparty: cp,
+            reference: &reference,
+        };
+        let gl = sim.entry(Side::Gl, &proto, amount, day);
         let mut sls = Vec::new();
         let class = match kind {
             21..=40 => {
                 // Fuzzy: a bank fee netted on the SL side.
                 let fee = in_currency(1_500, ccy).minor.min(amount.minor / 100).max(1);
-                let net = Money { minor: amount.minor - fee, currency: ccy };
-                sls.push(sim.entry(Side::Sl, entity, account, net, day + Duration::days(1), cp, &reference));
+                let net = Money {
+                    minor: amount.minor - fee,
+                    currency: ccy,
+                };
+                sls.push(sim.entry(Side::Sl, &proto, net, day + Duration::days(1)));
                 "fuzzy_match"
             }
             41..=50 => {
                 let part = amount.minor / 2;
-                sls.push(sim.entry(Side::Sl, entity, account, Money { minor: part, currency: ccy }, day, cp, &reference));
-                sls.push(sim.entry(Side::Sl, entity, account, Money { minor: amount.minor - part, currency: ccy }, day, cp, &reference));
+                sls.push(sim.entry(
+                    Side::Sl,
+                    &proto,
+                    Money {
+                        minor: part,
+                        currency: ccy,
+                    },
+                    day,
+                ));
+                sls.push(sim.entry(
+                    Side::Sl,
+                    &proto,
+                    Money {
+                        minor: amount.minor - part,
+                        currency: ccy,
+                    },
+                    day,
+                ));
                 "multi_to_one"
             }
             97..=99 => "exception",
             _ => {
-                sls.push(sim.entry(Side::Sl, entity, account, amount, day, cp, &reference));
+                sls.push(sim.entry(Side::Sl, &proto, amount, day));
                 "exact_match"
             }
         };
@@ -215,19 +297,38 @@ fn simulate_day(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<u64, E
         imported += 1 + sls.len() as u64;
         if class == "exception" {
             let who = sim.human_for(entity, "");
-            sim.act(tx, who, "flag_exception", json!({"entries": [gl.entry_id], "note": "no bank counterpart yet"}))?;
+            sim.act(
+                tx,
+                who,
+                "flag_exception",
+                json!({"entries": [gl.entry_id], "note": "no bank counterpart yet"}),
+            )?;
             continue;
         }
         let sl_ids: Vec<String> = sls.iter().map(|s| s.entry_id.clone()).collect();
         let by_llm = sim.rng.pct(12);
-        let proposer = if by_llm { "llm:session-1" } else { "engine:recon" };
-        let (_, created) = sim.act(tx, proposer, "propose_match", json!({"class": class, "gl": [gl.entry_id], "sl": sl_ids}))?;
+        let proposer = if by_llm {
+            "llm:session-1"
+        } else {
+            "engine:recon"
+        };
+        let (_, created) = sim.act(
+            tx,
+            proposer,
+            "propose_match",
+            json!({"class": class, "gl": [gl.entry_id], "sl": sl_ids}),
+        )?;
         let Some(match_id) = created else { continue };
         if by_llm && sim.rng.pct(25) {
             // A hijacked or confused agent tries to confirm its own proposal.
             sim.act(tx, proposer, "confirm_match", json!({"match": match_id}))?;
         }
-        let (outcome, _) = sim.act(tx, "engine:autoconfirm", "confirm_match", json!({"match": match_id}))?;
+        let (outcome, _) = sim.act(
+            tx,
+            "engine:autoconfirm",
+            "confirm_match",
+            json!({"match": match_id}),
+        )?;
         if outcome == Outcome::Allow {
             continue;
         }
@@ -237,10 +338,20 @@ fn simulate_day(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<u64, E
             sim.act(tx, human, "confirm_match", json!({"match": match_id}))?;
         }
         let rationale = format!("checked {reference} against remittance advice");
-        let (outcome, _) = sim.act(tx, human, "confirm_match", json!({"match": match_id, "rationale": rationale}))?;
+        let (outcome, _) = sim.act(
+            tx,
+            human,
+            "confirm_match",
+            json!({"match": match_id, "rationale": rationale}),
+        )?;
         if let Outcome::RequireApproval { .. } = outcome {
             let second = sim.human_for(entity, human);
-            sim.act(tx, second, "confirm_match", json!({"match": match_id, "rationale": rationale}))?;
+            sim.act(
+                tx,
+                second,
+                "confirm_match",
+                json!({"match": match_id, "rationale": rationale}),
+            )?;
         }
     }
     if sim.rng.pct(10) {
@@ -248,15 +359,36 @@ fn simulate_day(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<u64, E
         let usd = Currency::from_code("USD");
         if let Some(usd) = usd {
             let amount = in_currency(sim.rng.range(10_000, 90_000), usd);
-            let gl = sim.entry(Side::Gl, "US-PARENT", "1200", amount, day, "Globex LLC", "MAN-1");
-            let sl = sim.entry(Side::Sl, "US-PARENT", "1200", amount, day, "Globex LLC", "MAN-1");
+            let proto = Proto {
+                entity: "US-PARENT",
+                account: "1200",
+                counterparty: "Globex LLC",
+                reference: "MAN-1",
+            };
+            let gl = sim.entry(Side::Gl, &proto, amount, day);
+            let sl = sim.entry(Side::Sl, &proto, amount, day);
             tx.insert_entry(&gl)?;
             tx.insert_entry(&sl)?;
             imported += 2;
-            let (_, created) = sim.act(tx, "human:carol", "propose_match", json!({"class": "exact_match", "gl": [gl.entry_id], "sl": [sl.entry_id]}))?;
+            let (_, created) = sim.act(
+                tx,
+                "human:carol",
+                "propose_match",
+                json!({"class": "exact_match", "gl": [gl.entry_id], "sl": [sl.entry_id]}),
+            )?;
             if let Some(m) = created {
-                sim.act(tx, "human:carol", "confirm_match", json!({"match": m, "rationale": "mine"}))?;
-                sim.act(tx, "human:alice", "confirm_match", json!({"match": m, "rationale": "reviewed manual match"}))?;
+                sim.act(
+                    tx,
+                    "human:carol",
+                    "confirm_match",
+                    json!({"match": m, "rationale": "mine"}),
+                )?;
+                sim.act(
+                    tx,
+                    "human:alice",
+                    "confirm_match",
+                    json!({"match": m, "rationale": "reviewed manual match"}),
+                )?;
             }
         }
     }
@@ -264,11 +396,31 @@ fn simulate_day(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<u64, E
         // Weekly bank-fee true-up by the senior accountant.
         let fee = sim.rng.range(1_000, 40_000);
         let amount = format!("{}.{:02}", fee / 100, fee % 100);
-        sim.act(tx, "human:carol", "post_adjustment", json!({"entity": "US-PARENT", "accounts": ["6100", "1010"],
+        let (outcome, created) = sim.act(tx, "human:carol", "post_adjustment", json!({"entity": "US-PARENT", "accounts": ["6100", "1010"],
             "amount": amount, "currency": "USD", "date": day.to_string(), "rationale": "weekly bank fee true-up"}))?;
+        if let (Outcome::RequireApproval { .. }, Some(req)) = (outcome, created) {
+            // Into a closed period: T3, two approvers (a posted adjustment creates no request).
+            sim.act(
+                tx,
+                "human:alice",
+                "approve_action",
+                json!({"request": req, "rationale": "fee statement attached"}),
+            )?;
+            sim.act(
+                tx,
+                "human:bob",
+                "approve_action",
+                json!({"request": req, "rationale": "ok"}),
+            )?;
+        }
         if let Some(req) = sim.open_requests.first().cloned() {
             // An agent tries to approve a pending T3 request: refused.
-            sim.act(tx, "llm:session-2", "approve_action", json!({"request": req}))?;
+            sim.act(
+                tx,
+                "llm:session-2",
+                "approve_action",
+                json!({"request": req}),
+            )?;
         }
     }
     Ok(imported)
@@ -284,17 +436,41 @@ fn month_end(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<(), Engin
     }
     let entities: Vec<String> = sim.policy.entities.iter().map(|e| e.id.clone()).collect();
     for entity in entities {
-        let (_, created) = sim.act(tx, "human:carol", "close_period", json!({"entity": entity, "period": period}))?;
+        let (_, created) = sim.act(
+            tx,
+            "human:carol",
+            "close_period",
+            json!({"entity": entity, "period": period}),
+        )?;
         let Some(req) = created else { continue };
         sim.open_requests.push(req.clone());
+        if sim.rng.pct(40) {
+            // An agent tries to approve a period close: refused.
+            sim.act(
+                tx,
+                "llm:session-2",
+                "approve_action",
+                json!({"request": req}),
+            )?;
+        }
         if sim.rng.pct(30) {
             sim.act(tx, "human:carol", "approve_action", json!({"request": req}))?;
         }
-        sim.act(tx, "human:alice", "approve_action", json!({"request": req, "rationale": "close checklist complete"}))?;
+        sim.act(
+            tx,
+            "human:alice",
+            "approve_action",
+            json!({"request": req, "rationale": "close checklist complete"}),
+        )?;
         if sim.rng.pct(30) {
             sim.act(tx, "human:alice", "approve_action", json!({"request": req}))?;
         }
-        sim.act(tx, "human:bob", "approve_action", json!({"request": req, "rationale": "reviewed close pack"}))?;
+        sim.act(
+            tx,
+            "human:bob",
+            "approve_action",
+            json!({"request": req, "rationale": "reviewed close pack"}),
+        )?;
         sim.open_requests.retain(|r| *r != req);
     }
     if period == "2026-01" {
@@ -302,19 +478,59 @@ fn month_end(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<(), Engin
         let (_, created) = sim.act(tx, "human:carol", "post_adjustment", json!({"entity": "JP-SUB", "accounts": ["2000", "6100"],
             "amount": "250000", "currency": "JPY", "date": "2026-01-30", "rationale": "late supplier invoice"}))?;
         if let Some(req) = created {
-            sim.act(tx, "human:alice", "approve_action", json!({"request": req, "rationale": "invoice verified"}))?;
-            sim.act(tx, "human:bob", "approve_action", json!({"request": req, "rationale": "approved"}))?;
+            sim.act(
+                tx,
+                "human:alice",
+                "approve_action",
+                json!({"request": req, "rationale": "invoice verified"}),
+            )?;
+            sim.act(
+                tx,
+                "human:bob",
+                "approve_action",
+                json!({"request": req, "rationale": "approved"}),
+            )?;
         }
         // Reopen and re-close UK-SUB 2025-12 for a correction.
-        let (_, created) = sim.act(tx, "human:dave", "reopen_period", json!({"entity": "UK-SUB", "period": "2025-12"}))?;
+        let (_, created) = sim.act(
+            tx,
+            "human:dave",
+            "reopen_period",
+            json!({"entity": "UK-SUB", "period": "2025-12"}),
+        )?;
         if let Some(req) = created {
-            sim.act(tx, "human:alice", "approve_action", json!({"request": req, "rationale": "correction needed"}))?;
-            sim.act(tx, "human:bob", "approve_action", json!({"request": req, "rationale": "ok"}))?;
+            sim.act(
+                tx,
+                "human:alice",
+                "approve_action",
+                json!({"request": req, "rationale": "correction needed"}),
+            )?;
+            sim.act(
+                tx,
+                "human:bob",
+                "approve_action",
+                json!({"request": req, "rationale": "ok"}),
+            )?;
         }
-        let (_, created) = sim.act(tx, "human:dave", "close_period", json!({"entity": "UK-SUB", "period": "2025-12"}))?;
+        let (_, created) = sim.act(
+            tx,
+            "human:dave",
+            "close_period",
+            json!({"entity": "UK-SUB", "period": "2025-12"}),
+        )?;
         if let Some(req) = created {
-            sim.act(tx, "human:alice", "approve_action", json!({"request": req, "rationale": "corrected"}))?;
-            sim.act(tx, "human:bob", "approve_action", json!({"request": req, "rationale": "ok"}))?;
+            sim.act(
+                tx,
+                "human:alice",
+                "approve_action",
+                json!({"request": req, "rationale": "corrected"}),
+            )?;
+            sim.act(
+                tx,
+                "human:bob",
+                "approve_action",
+                json!({"request": req, "rationale": "ok"}),
+            )?;
         }
     }
     Ok(())
