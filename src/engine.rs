@@ -44,7 +44,13 @@ pub struct Env<'a> {
     pub ts: DateTime<Utc>,
     /// Entities the actor is scoped to (`None` = unscoped).
     pub actor_scope: Option<Vec<String>>,
+    /// The gate to ask: always [`gate::evaluate`] in the product; the eval's fault-injection
+    /// mode passes a deliberately broken one to prove the monitor catches a regression.
+    pub gate: GateFn,
 }
+
+/// The signature of the gate.
+pub type GateFn = fn(&Request, &Context, &Policy) -> Decision;
 
 /// What an action did.
 #[derive(Debug, Clone)]
@@ -125,7 +131,7 @@ pub fn execute_in(
         subject: loaded.subject.clone(),
         rationale: loaded.rationale.clone(),
     };
-    let decision = gate::evaluate(&req, &ctx, env.policy);
+    let decision = (env.gate)(&req, &ctx, env.policy);
     apply(tx, env, act, &parsed, &loaded, decision)
 }
 

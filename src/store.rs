@@ -305,6 +305,14 @@ impl Store {
     pub fn verify(&self, verifier: Verifier) -> Result<VerifyReport, StoreError> {
         self.read(|tx| tx.verify(verifier))
     }
+
+    /// Runs one SQL statement directly on the connection, bypassing the engine and this
+    /// interface. Only for the adversarial eval's transport-bypass scenarios, which must show
+    /// that the database itself refuses tampering (the error text is the trigger's message).
+    /// Product code paths never call it.
+    pub fn exec_bypassing_engine(&self, sql: &str) -> Result<(), String> {
+        self.conn.execute_batch(sql).map_err(|e| e.to_string())
+    }
 }
 
 /// A transaction: every typed read and write of the store. Obtained from

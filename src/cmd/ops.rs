@@ -45,6 +45,7 @@ fn act(cli: &Cli, who: &ActorArgs, action: &str, args: Value) -> Result<ExitStat
         identity_source: OPERATOR_SOURCE.to_string(),
         ts: chrono::Utc::now(),
         actor_scope: scope,
+        gate: crate::gate::evaluate,
     };
     let r = engine::execute(&mut store, &env, action, &args)
         .with_context(|| format!("cannot record `{action}` in `{}`", cli.db.display()))?;

@@ -88,6 +88,7 @@ impl Sim<'_> {
                 .unwrap_or_else(|| "header-trust".into()),
             ts: self.clock,
             actor_scope: reg.and_then(|r| r.entities.clone()),
+            gate: crate::gate::evaluate,
         };
         let r = execute_in(tx, &env, action, &args)?;
         self.events += 1;
