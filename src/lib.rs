@@ -9,6 +9,7 @@ pub mod gate;
 pub mod ledger;
 pub mod money;
 pub mod policy;
+pub mod recon;
 
 use exit::ExitStatus;
 

@@ -1,0 +1,191 @@
+//! One-to-one candidates (`exact_match`, `fuzzy_match`) found through indexes, never by
+//! comparing all pairs: SL lines are indexed by (entity, account, currency, sign) sorted by
+//! amount, and for cross-currency pairs by (entity, account, sign) sorted by base value; each GL
+//! line range-queries its tolerance band and then checks dates and references. No I/O.
+
+use super::assign::Edge;
+use super::prep::{max_diff_minor, unit, Books};
+use super::MatchConfig;
+use crate::gate::request::MatchClass;
+use crate::ledger::Side;
+use crate::money::Currency;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+/// The fuzzy tolerance for a GL line whose base value is `gl_base`:
+/// `max(fuzzy_amount_tolerance, |gl_base| × pct / 100)`.
+pub(super) fn pair_tolerance(cfg: &MatchConfig, gl_base: Decimal) -> Option<Decimal> {
+    let pct = gl_base
+        .abs()
+        .checked_mul(cfg.matching.fuzzy_amount_tolerance_pct)?
+        .checked_div(Decimal::ONE_HUNDRED)?;
+    Some(pct.max(cfg.matching.fuzzy_amount_tolerance))
+}
+
+/// Reference evidence for a fuzzy pair: `(rank, distance)`, or `None` when the references do not
+/// match. Both present: equal (rank 0) or Levenshtein ≤ 2 (rank 1–2). Otherwise counterparty
+/// similarity ≥ threshold (rank 3).
+pub(super) fn reference_evidence(
+    books: &Books<'_>,
+    cfg: &MatchConfig,
+    a: usize,
+    b: usize,
+) -> Option<(u8, Option<u32>)> {
+    match (books.nref(a), books.nref(b)) {
+        (Some(x), Some(y)) => {
+            if x == y {
+                return Some((0, Some(0)));
+            }
+            let d = strsim::levenshtein(x, y);
+            (d <= 2).then_some((d as u8, Some(d as u32)))
+        }
+        _ => {
+            let s = books.similarity(a, b)?;
+            (s >= cfg.matching.counterparty_similarity).then_some((3, None))
+        }
+    }
+}
+
+fn sim_millionths(s: Option<f64>) -> u32 {
+    s.map(|x| (x * 1_000_000.0).round() as u32).unwrap_or(0)
+}
+
+type SameKey = (u32, u32, Currency, i64);
+type CrossKey = (u32, u32, i64);
+
+/// All 1:1 candidate edges.
+pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
+    let window = i64::from(cfg.matching.date_window_days);
+    let mut same: HashMap<SameKey, Vec<u32>> = HashMap::new();
+    let mut cross: HashMap<CrossKey, (Vec<(Decimal, u32)>, Option<Currency>, bool)> =
+        HashMap::new();
+    for (p, it) in books.items.iter().enumerate() {
+        if it.side != Side::Sl || it.minor == 0 {
+            continue;
+        }
+        let sign = it.minor.signum();
+        same.entry((it.entity, it.account, it.currency, sign))
+            .or_default()
+            .push(p as u32);
+        let slot = cross
+            .entry((it.entity, it.account, sign))
+            .or_insert((Vec::new(), None, false));
+        match slot.1 {
+            None => slot.1 = Some(it.currency),
+            Some(c) if c != it.currency => slot.2 = true,
+            Some(_) => {}
+        }
+        if let Some(b) = it.base {
+            slot.0.push((b, p as u32));
+        }
+    }
+    for v in same.values_mut() {
+        v.sort_by_key(|p| (books.items[*p as usize].minor, *p));
+    }
+    for v in cross.values_mut() {
+        v.0.sort();
+    }
+
+    let mut edges = Vec::new();
+    for (g, it) in books.items.iter().enumerate() {
+        if it.side != Side::Gl || it.minor == 0 {
+            continue;
+        }
+        let sign = it.minor.signum();
+        let tol = it.base.and_then(|b| pair_tolerance(cfg, b));
+        let rate = cfg.rate(it.currency, it.entry.date);
+        let bound = tol.map_or(0, |t| max_diff_minor(t, it.currency, rate));
+        if let Some(list) = same.get(&(it.entity, it.account, it.currency, sign)) {
+            let lo = it.minor.saturating_sub(bound);
+            let hi = it.minor.saturating_add(bound);
+            let start = list.partition_point(|p| books.items[*p as usize].minor < lo);
+            for &s in &list[start..] {
+                let sl = &books.items[s as usize];
+                if sl.minor > hi {
+                    break;
+                }
+                let gap = (i64::from(it.day) - i64::from(sl.day)).abs();
+                if gap > window {
+                    continue;
+                }
+                let diff_minor = it.minor.abs_diff(sl.minor);
+                let sim = books.similarity(g, s as usize);
+                let exact = diff_minor == 0
+                    && books.nref(g).is_some()
+                    && books.nref(g) == books.nref(s as usize);
+                let (class, ref_rank, dist) = if exact {
+                    (MatchClass::ExactMatch, 0, Some(0))
+                } else if let Some((r, d)) = reference_evidence(books, cfg, g, s as usize) {
+                    (MatchClass::FuzzyMatch, r, d)
+                } else {
+                    continue;
+                };
+                let diff = if diff_minor == 0 {
+                    Decimal::ZERO
+                } else {
+                    match rate.and_then(|r| {
+                        Decimal::from(diff_minor)
+                            .checked_mul(unit(it.currency))?
+                            .checked_mul(r)
+                    }) {
+                        Some(d) => d,
+                        None => continue,
+                    }
+                };
+                edges.push(Edge {
+                    class,
+                    ref_rank,
+                    diff,
+                    gap: gap as u32,
+                    sim: sim_millionths(sim),
+                    gl: vec![g as u32],
+                    sl: vec![s],
+                    report_gap: gap as u32,
+                    report_ref_distance: dist,
+                    report_similarity: sim,
+                });
+            }
+        }
+        // Cross-currency pairs: compared in the base currency, each line at its own date's rate.
+        let (Some(gb), Some(tol)) = (it.base, tol) else {
+            continue;
+        };
+        let Some((list, _, true)) = cross.get(&(it.entity, it.account, sign)) else {
+            continue;
+        };
+        let (Some(lo), Some(hi)) = (gb.checked_sub(tol), gb.checked_add(tol)) else {
+            continue;
+        };
+        let start = list.partition_point(|(b, _)| *b < lo);
+        for &(sb, s) in &list[start..] {
+            if sb > hi {
+                break;
+            }
+            let sl = &books.items[s as usize];
+            if sl.currency == it.currency {
+                continue;
+            }
+            let gap = (i64::from(it.day) - i64::from(sl.day)).abs();
+            if gap > window {
+                continue;
+            }
+            let Some((ref_rank, dist)) = reference_evidence(books, cfg, g, s as usize) else {
+                continue;
+            };
+            let sim = books.similarity(g, s as usize);
+            edges.push(Edge {
+                class: MatchClass::FuzzyMatch,
+                ref_rank,
+                diff: (gb - sb).abs(),
+                gap: gap as u32,
+                sim: sim_millionths(sim),
+                gl: vec![g as u32],
+                sl: vec![s],
+                report_gap: gap as u32,
+                report_ref_distance: dist,
+                report_similarity: sim,
+            });
+        }
+    }
+    edges
+}

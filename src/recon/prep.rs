@@ -1,0 +1,176 @@
+//! Puts the entries in a canonical order (so the result cannot depend on input order), interns
+//! entities, accounts and normalised counterparties, and precomputes normalised references and
+//! base-currency values. No I/O.
+
+use super::{normalize, MatchConfig};
+use crate::ledger::{Entry, Side};
+use crate::money::Currency;
+use chrono::Datelike;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+/// One entry as the matcher sees it; `p` (its index in [`Books::items`]) is its canonical rank.
+pub(super) struct Item<'a> {
+    pub entry: &'a Entry,
+    pub side: Side,
+    pub entity: u32,
+    pub account: u32,
+    pub currency: Currency,
+    /// Signed minor units.
+    pub minor: i64,
+    /// Days from the common era.
+    pub day: i32,
+    /// Amount in the base currency at the entry's own date (`None`: no rate or overflow).
+    pub base: Option<Decimal>,
+    /// Span of the normalised reference in [`Books::refs`].
+    nref: Option<(u32, u32)>,
+    /// Interned normalised counterparty.
+    pub cp: Option<u32>,
+}
+
+/// The prepared book set.
+pub(super) struct Books<'a> {
+    pub items: Vec<Item<'a>>,
+    refs: String,
+    cps: Vec<String>,
+}
+
+impl<'a> Books<'a> {
+    pub fn new(entries: &'a [Entry], cfg: &MatchConfig) -> Books<'a> {
+        let mut order: Vec<&Entry> = entries.iter().collect();
+        // Canonical order: by id, then by every other field (duplicated ids stay deterministic).
+        order.sort_by(|a, b| {
+            (
+                &a.entry_id,
+                a.side,
+                &a.entity,
+                &a.account,
+                a.amount.currency,
+            )
+                .cmp(&(
+                    &b.entry_id,
+                    b.side,
+                    &b.entity,
+                    &b.account,
+                    b.amount.currency,
+                ))
+                .then(a.amount.minor.cmp(&b.amount.minor))
+                .then(a.date.cmp(&b.date))
+                .then(a.counterparty.cmp(&b.counterparty))
+                .then(a.reference.cmp(&b.reference))
+        });
+        let mut entity_ids: HashMap<&str, u32> = HashMap::new();
+        let mut account_ids: HashMap<&str, u32> = HashMap::new();
+        let mut cp_ids: HashMap<String, u32> = HashMap::new();
+        let mut cps = Vec::new();
+        let mut refs = String::new();
+        let mut items = Vec::with_capacity(order.len());
+        for e in order {
+            let n = entity_ids.len() as u32;
+            let entity = *entity_ids.entry(e.entity.as_str()).or_insert(n);
+            let n = account_ids.len() as u32;
+            let account = *account_ids.entry(e.account.as_str()).or_insert(n);
+            let nref = e
+                .reference
+                .as_deref()
+                .and_then(normalize::reference)
+                .map(|r| {
+                    let start = refs.len() as u32;
+                    refs.push_str(&r);
+                    (start, r.len() as u32)
+                });
+            let cp = e
+                .counterparty
+                .as_deref()
+                .and_then(normalize::counterparty)
+                .map(|c| match cp_ids.get(&c) {
+                    Some(id) => *id,
+                    None => {
+                        let id = cps.len() as u32;
+                        cps.push(c.clone());
+                        cp_ids.insert(c, id);
+                        id
+                    }
+                });
+            let base = cfg
+                .rate(e.amount.currency, e.date)
+                .and_then(|r| e.amount.to_decimal().checked_mul(r));
+            items.push(Item {
+                entry: e,
+                side: e.side,
+                entity,
+                account,
+                currency: e.amount.currency,
+                minor: e.amount.minor,
+                day: e.date.num_days_from_ce(),
+                base,
+                nref,
+                cp,
+            });
+        }
+        Books { items, refs, cps }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The normalised reference of item `p`.
+    pub fn nref(&self, p: usize) -> Option<&str> {
+        let (s, l) = self.items[p].nref?;
+        self.refs.get(s as usize..(s + l) as usize)
+    }
+
+    /// Jaro-Winkler similarity of the normalised counterparties of `a` and `b` (both present).
+    pub fn similarity(&self, a: usize, b: usize) -> Option<f64> {
+        let (ca, cb) = (self.items[a].cp?, self.items[b].cp?);
+        if ca == cb {
+            return Some(1.0);
+        }
+        Some(strsim::jaro_winkler(
+            &self.cps[ca as usize],
+            &self.cps[cb as usize],
+        ))
+    }
+
+    /// The id of item `p`.
+    pub fn id(&self, p: usize) -> &str {
+        &self.items[p].entry.entry_id
+    }
+}
+
+/// `10^exponent` as a decimal.
+pub(super) fn unit(c: Currency) -> Decimal {
+    Decimal::new(1, u32::from(c.exponent()))
+}
+
+/// The largest difference in minor units of `c` whose base value (at `rate`) is ≤ `tol_base`.
+/// Without a rate only a zero difference can be verified.
+pub(super) fn max_diff_minor(tol_base: Decimal, c: Currency, rate: Option<Decimal>) -> i64 {
+    let Some(rate) = rate.filter(|r| *r > Decimal::ZERO) else {
+        return 0;
+    };
+    let per_minor = match unit(c).checked_mul(rate) {
+        Some(v) if v > Decimal::ZERO => v,
+        _ => return 0,
+    };
+    let within = |d: i64| {
+        Decimal::from(d)
+            .checked_mul(per_minor)
+            .is_some_and(|v| v <= tol_base)
+    };
+    let guess = tol_base
+        .checked_div(per_minor)
+        .map(|q| q.floor())
+        .and_then(|q| rust_decimal::prelude::ToPrimitive::to_i64(&q))
+        .unwrap_or(0)
+        .max(0);
+    let mut d = guess;
+    while d > 0 && !within(d) {
+        d -= 1;
+    }
+    while d < i64::MAX && within(d + 1) {
+        d += 1;
+    }
+    d
+}
