@@ -57,8 +57,8 @@ type CrossKey = (u32, u32, i64);
 pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
     let window = i64::from(cfg.matching.date_window_days);
     let mut same: HashMap<SameKey, Vec<u32>> = HashMap::new();
-    let mut cross: HashMap<CrossKey, (Vec<(Decimal, u32)>, Option<Currency>, bool)> =
-        HashMap::new();
+    // Per (entity, account, sign): SL lines by base value, and the distinct currencies present.
+    let mut cross: HashMap<CrossKey, (Vec<(Decimal, u32)>, Vec<Currency>)> = HashMap::new();
     for (p, it) in books.items.iter().enumerate() {
         if it.side != Side::Sl || it.minor == 0 {
             continue;
@@ -69,11 +69,9 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
             .push(p as u32);
         let slot = cross
             .entry((it.entity, it.account, sign))
-            .or_insert((Vec::new(), None, false));
-        match slot.1 {
-            None => slot.1 = Some(it.currency),
-            Some(c) if c != it.currency => slot.2 = true,
-            Some(_) => {}
+            .or_insert((Vec::new(), Vec::new()));
+        if !slot.1.contains(&it.currency) {
+            slot.1.push(it.currency);
         }
         if let Some(b) = it.base {
             slot.0.push((b, p as u32));
@@ -150,9 +148,12 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
         let (Some(gb), Some(tol)) = (it.base, tol) else {
             continue;
         };
-        let Some((list, _, true)) = cross.get(&(it.entity, it.account, sign)) else {
+        let Some((list, currencies)) = cross.get(&(it.entity, it.account, sign)) else {
             continue;
         };
+        if currencies.iter().all(|c| *c == it.currency) {
+            continue;
+        }
         let (Some(lo), Some(hi)) = (gb.checked_sub(tol), gb.checked_add(tol)) else {
             continue;
         };
