@@ -52,13 +52,15 @@ fn sim_millionths(s: Option<f64>) -> u32 {
 
 type SameKey = (u32, u32, Currency, i64);
 type CrossKey = (u32, u32, i64);
+/// SL lines by base value, and the distinct currencies present.
+type CrossBucket = (Vec<(Decimal, u32)>, Vec<Currency>);
 
 /// All 1:1 candidate edges.
 pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
     let window = i64::from(cfg.matching.date_window_days);
     let mut same: HashMap<SameKey, Vec<u32>> = HashMap::new();
     // Per (entity, account, sign): SL lines by base value, and the distinct currencies present.
-    let mut cross: HashMap<CrossKey, (Vec<(Decimal, u32)>, Vec<Currency>)> = HashMap::new();
+    let mut cross: HashMap<CrossKey, CrossBucket> = HashMap::new();
     for (p, it) in books.items.iter().enumerate() {
         if it.side != Side::Sl || it.minor == 0 {
             continue;
