@@ -66,14 +66,16 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig, state: &State) ->
                 if part.minor.unsigned_abs() > cap {
                     continue;
                 }
-                let linked = oref.is_some_and(|r| {
-                    part.entry
-                        .reference
-                        .as_deref()
-                        .is_some_and(|raw| shares_root(r, raw))
-                }) || books
-                    .similarity(o, p as usize)
-                    .is_some_and(|s| s >= cfg.matching.counterparty_similarity);
+                // A root is a prefix of the part's normalised reference: check that cheaply first.
+                let linked =
+                    oref.is_some_and(|r| {
+                        books.nref(p as usize).is_some_and(|pr| pr.starts_with(r))
+                            && part
+                                .entry
+                                .reference
+                                .as_deref()
+                                .is_some_and(|raw| shares_root(r, raw))
+                    }) || books.similar(o, p as usize, cfg.matching.counterparty_similarity);
                 if linked {
                     if cands.len() == MULTI_MAX_CANDIDATES {
                         too_many = true;

@@ -39,10 +39,9 @@ pub(super) fn reference_evidence(
             let d = strsim::levenshtein(x, y);
             (d <= 2).then_some((d as u8, Some(d as u32)))
         }
-        _ => {
-            let s = books.similarity(a, b)?;
-            (s >= cfg.matching.counterparty_similarity).then_some((3, None))
-        }
+        _ => books
+            .similar(a, b, cfg.matching.counterparty_similarity)
+            .then_some((3, None)),
     }
 }
 
@@ -109,7 +108,6 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
                     continue;
                 }
                 let diff_minor = it.minor.abs_diff(sl.minor);
-                let sim = books.similarity(g, s as usize);
                 let exact = diff_minor == 0
                     && books.nref(g).is_some()
                     && books.nref(g) == books.nref(s as usize);
@@ -132,6 +130,7 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
                         None => continue,
                     }
                 };
+                let sim = books.similarity(g, s as usize);
                 edges.push(Edge {
                     class,
                     ref_rank,

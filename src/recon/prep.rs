@@ -33,6 +33,20 @@ pub(super) struct Books<'a> {
     pub items: Vec<Item<'a>>,
     refs: String,
     cps: Vec<String>,
+    /// Per interned counterparty: length in chars and a 64-bucket character histogram, for a
+    /// cheap upper bound on Jaro-Winkler (see [`Books::similar`]).
+    cp_shape: Vec<(u32, [u8; 64])>,
+}
+
+fn shape(s: &str) -> (u32, [u8; 64]) {
+    let mut h = [0u8; 64];
+    let mut n = 0u32;
+    for c in s.chars() {
+        let b = &mut h[(c as u32 % 64) as usize];
+        *b = b.saturating_add(1);
+        n += 1;
+    }
+    (n, h)
 }
 
 impl<'a> Books<'a> {
@@ -62,7 +76,9 @@ impl<'a> Books<'a> {
         let mut entity_ids: HashMap<&str, u32> = HashMap::new();
         let mut account_ids: HashMap<&str, u32> = HashMap::new();
         let mut cp_ids: HashMap<String, u32> = HashMap::new();
+        let mut raw_cp: HashMap<&str, Option<u32>> = HashMap::new();
         let mut cps = Vec::new();
+        let mut cp_shape = Vec::new();
         let mut refs = String::new();
         let mut items = Vec::with_capacity(order.len());
         for e in order {
@@ -79,19 +95,20 @@ impl<'a> Books<'a> {
                     refs.push_str(&r);
                     (start, r.len() as u32)
                 });
-            let cp = e
-                .counterparty
-                .as_deref()
-                .and_then(normalize::counterparty)
-                .map(|c| match cp_ids.get(&c) {
-                    Some(id) => *id,
-                    None => {
-                        let id = cps.len() as u32;
-                        cps.push(c.clone());
-                        cp_ids.insert(c, id);
-                        id
-                    }
-                });
+            let cp = e.counterparty.as_deref().and_then(|raw| {
+                *raw_cp.entry(raw).or_insert_with(|| {
+                    normalize::counterparty(raw).map(|c| match cp_ids.get(&c) {
+                        Some(id) => *id,
+                        None => {
+                            let id = cps.len() as u32;
+                            cp_shape.push(shape(&c));
+                            cps.push(c.clone());
+                            cp_ids.insert(c, id);
+                            id
+                        }
+                    })
+                })
+            });
             let base = cfg
                 .rate(e.amount.currency, e.date)
                 .and_then(|r| e.amount.to_decimal().checked_mul(r));
@@ -108,7 +125,12 @@ impl<'a> Books<'a> {
                 cp,
             });
         }
-        Books { items, refs, cps }
+        Books {
+            items,
+            refs,
+            cps,
+            cp_shape,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -131,6 +153,38 @@ impl<'a> Books<'a> {
             &self.cps[ca as usize],
             &self.cps[cb as usize],
         ))
+    }
+
+    /// Whether the counterparties of `a` and `b` are both present and have a similarity of at
+    /// least `threshold`. Exactly `similarity(a, b) >= threshold`, but skips the Jaro-Winkler
+    /// computation when an upper bound already falls short: the matching characters m are at
+    /// most the histogram intersection H, so jaro ≤ (H/|a| + H/|b| + 1)/3, and Jaro-Winkler adds
+    /// at most 0.1 × (common prefix, ≤ 4) × (1 − jaro).
+    pub fn similar(&self, a: usize, b: usize, threshold: f64) -> bool {
+        let (Some(ca), Some(cb)) = (self.items[a].cp, self.items[b].cp) else {
+            return false;
+        };
+        if ca == cb {
+            return 1.0 >= threshold;
+        }
+        let ((la, ha), (lb, hb)) = (&self.cp_shape[ca as usize], &self.cp_shape[cb as usize]);
+        let h: u32 = ha.iter().zip(hb).map(|(x, y)| u32::from(*x.min(y))).sum();
+        if *la > 0 && *lb > 0 {
+            let (sa, sb) = (&self.cps[ca as usize], &self.cps[cb as usize]);
+            let prefix = sa
+                .chars()
+                .zip(sb.chars())
+                .take(4)
+                .take_while(|(x, y)| x == y)
+                .count();
+            let hf = f64::from(h);
+            let j = ((hf / f64::from(*la) + hf / f64::from(*lb) + 1.0) / 3.0).min(1.0);
+            let bound = j + 0.1 * prefix as f64 * (1.0 - j);
+            if bound < threshold - 1e-9 {
+                return false;
+            }
+        }
+        self.similarity(a, b).is_some_and(|s| s >= threshold)
     }
 
     /// The id of item `p`.

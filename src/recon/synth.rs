@@ -82,7 +82,7 @@ pub fn books(n_gl: usize, seed: u64) -> (Vec<Entry>, SynthStats) {
         let account = &accounts[rng.below(accounts.len() as u64) as usize];
         let day = rng.below(365);
         let cust = rng.below(customers);
-        let cp = format!("Customer {cust:05} Inc");
+        let cp = customer_name(cust, false);
         // amounts: 10.00 .. ~100000.00, log-ish spread
         let minor = (1000 + rng.below(100) * rng.below(100_000) + rng.below(100_000)) as i64;
         let reference = format!("INV-{:07}", gl_n);
@@ -129,7 +129,7 @@ pub fn books(n_gl: usize, seed: u64) -> (Vec<Entry>, SynthStats) {
                     &mut out,
                 ),
                 1 => sl(minor, cp, Some(format!("{reference}X")), &mut out),
-                _ => sl(minor, format!("CUSTOMER {cust:05} LLC"), None, &mut out),
+                _ => sl(minor, customer_name(cust, true), None, &mut out),
             }
         } else if kind < 92 {
             stats.multi += 1;
@@ -159,4 +159,39 @@ pub fn books(n_gl: usize, seed: u64) -> (Vec<Entry>, SynthStats) {
     stats.gl = gl_n;
     stats.sl = sl_n;
     (out, stats)
+}
+
+const SYLLABLES: [&str; 32] = [
+    "ka", "lo", "mir", "zen", "tor", "vex", "qua", "bri", "sol", "dun", "fe", "gar", "hol", "ix",
+    "jor", "lum", "nav", "ost", "pra", "rud", "sy", "tal", "um", "vol", "wex", "yar", "zo", "cre",
+    "dra", "elm", "fin", "gho",
+];
+const SUFFIXES: [&str; 6] = ["Inc", "LLC", "Ltd", "GmbH", "Corp", "PLC"];
+
+/// A deterministic company name for customer `c` (three syllables, a second word, a legal
+/// suffix); `shouted` gives the bank's upper-case spelling with another legal suffix.
+pub fn customer_name(c: u64, shouted: bool) -> String {
+    let mut r = SplitMix64::new(c.wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let mut word = |n: usize| -> String {
+        let mut w: String = (0..n)
+            .map(|_| SYLLABLES[r.below(SYLLABLES.len() as u64) as usize])
+            .collect();
+        if let Some(f) = w.get(0..1) {
+            w = f.to_uppercase() + w.get(1..).unwrap_or("");
+        }
+        w
+    };
+    let first = word(3);
+    let second = word(2);
+    let suffix = SUFFIXES[(c % SUFFIXES.len() as u64) as usize];
+    let name = format!("{first} {second} {suffix}");
+    if shouted {
+        format!(
+            "{} {}",
+            format!("{first} {second}").to_uppercase(),
+            SUFFIXES[((c + 1) % 6) as usize].to_uppercase()
+        )
+    } else {
+        name
+    }
 }
