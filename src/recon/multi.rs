@@ -7,6 +7,7 @@
 
 use super::assign::{split_sides, Edge, State};
 use super::normalize::shares_root;
+use super::pairs::block;
 use super::prep::{max_diff_minor, unit, Books};
 use super::{MatchConfig, MULTI_MAX_CANDIDATES};
 use crate::gate::request::MatchClass;
@@ -19,71 +20,81 @@ use std::collections::HashMap;
 /// only enrich the candidate list).
 const KEEP_SOLUTIONS: usize = 8;
 
-type Bucket = (u32, u32, Currency, i64);
+/// (entity, account, currency, sign, date block).
+type Bucket = (u32, u32, Currency, i64, i32);
 
 /// All multi-to-one edges among the free lines.
 pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig, state: &State) -> Vec<Edge> {
-    let window = cfg.matching.date_window_days as i32;
+    let window = i32::try_from(cfg.matching.date_window_days).unwrap_or(i32::MAX);
     let kmax = cfg.matching.multi_max_group;
     let mut edges = Vec::new();
     if kmax < 2 {
         return edges;
     }
     for many_side in [Side::Sl, Side::Gl] {
-        let mut index: HashMap<Bucket, Vec<u32>> = HashMap::new();
+        // Free lines of the many side by bucket and date block, sorted by absolute amount.
+        let mut index: HashMap<Bucket, Vec<(u64, u32)>> = HashMap::new();
         for (p, it) in books.items.iter().enumerate() {
             if it.side == many_side && it.minor != 0 && state.is_free(p) {
+                let b = block(it.day, i64::from(window));
                 index
-                    .entry((it.entity, it.account, it.currency, it.minor.signum()))
+                    .entry((it.entity, it.account, it.currency, it.minor.signum(), b))
                     .or_default()
-                    .push(p as u32);
+                    .push((it.minor.unsigned_abs(), p as u32));
             }
         }
         for v in index.values_mut() {
-            v.sort_by_key(|p| (books.items[*p as usize].day, *p));
+            v.sort_unstable();
         }
         for (o, it) in books.items.iter().enumerate() {
             if it.side == many_side || it.minor == 0 || !state.is_free(o) {
                 continue;
             }
-            let Some(list) = index.get(&(it.entity, it.account, it.currency, it.minor.signum()))
-            else {
-                continue;
-            };
             let rate = cfg.rate(it.currency, it.entry.date);
             let tol = max_diff_minor(cfg.matching.multi_sum_tolerance, it.currency, rate);
             let target = it.minor.unsigned_abs();
             let cap = target.saturating_add(tol.unsigned_abs());
-            let start = list.partition_point(|p| books.items[*p as usize].day < it.day - window);
             let oref = books.nref(o);
             let mut cands: Vec<u32> = Vec::new();
             let mut too_many = false;
-            for &p in &list[start..] {
-                let part = &books.items[p as usize];
-                if part.day > it.day + window {
-                    break;
-                }
-                if part.minor.unsigned_abs() > cap {
+            let (b_lo, b_hi) = (
+                block(it.day.saturating_sub(window), i64::from(window)),
+                block(it.day.saturating_add(window), i64::from(window)),
+            );
+            'blocks: for blk in b_lo..=b_hi {
+                let key = (it.entity, it.account, it.currency, it.minor.signum(), blk);
+                let Some(list) = index.get(&key) else {
                     continue;
-                }
-                // A root is a prefix of the part's normalised reference: check that cheaply first.
-                let linked =
-                    oref.is_some_and(|r| {
-                        books.nref(p as usize).is_some_and(|pr| pr.starts_with(r))
-                            && part
-                                .entry
-                                .reference
-                                .as_deref()
-                                .is_some_and(|raw| shares_root(r, raw))
-                    }) || books.similar(o, p as usize, cfg.matching.counterparty_similarity);
-                if linked {
-                    if cands.len() == MULTI_MAX_CANDIDATES {
-                        too_many = true;
+                };
+                for &(abs, p) in list {
+                    if abs > cap {
                         break;
                     }
-                    cands.push(p);
+                    let part = &books.items[p as usize];
+                    if (part.day - it.day).abs() > window {
+                        continue;
+                    }
+                    // A root is a prefix of the part's normalised reference: check that first.
+                    let linked =
+                        oref.is_some_and(|r| {
+                            books.nref(p as usize).is_some_and(|pr| pr.starts_with(r))
+                                && part
+                                    .entry
+                                    .reference
+                                    .as_deref()
+                                    .is_some_and(|raw| shares_root(r, raw))
+                        }) || books.similar(o, p as usize, cfg.matching.counterparty_similarity);
+                    if linked {
+                        if cands.len() == MULTI_MAX_CANDIDATES {
+                            too_many = true;
+                            break 'blocks;
+                        }
+                        cands.push(p);
+                    }
                 }
             }
+            // Canonical order, whatever the index order.
+            cands.sort_unstable();
             if too_many || cands.len() < 2 {
                 continue;
             }

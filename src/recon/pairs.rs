@@ -49,40 +49,52 @@ fn sim_millionths(s: Option<f64>) -> u32 {
     s.map(|x| (x * 1_000_000.0).round() as u32).unwrap_or(0)
 }
 
-type SameKey = (u32, u32, Currency, i64);
-type CrossKey = (u32, u32, i64);
-/// SL lines by base value, and the distinct currencies present.
-type CrossBucket = (Vec<(Decimal, u32)>, Vec<Currency>);
+/// (entity, account, currency, sign, date block).
+type SameKey = (u32, u32, Currency, i64, i32);
+/// (entity, account, sign, date block).
+type CrossKey = (u32, u32, i64, i32);
+
+/// The date block of a day: blocks are `window + 1` days wide, so every line within the window
+/// of a day lies in that day's block or a neighbouring one.
+pub(super) fn block(day: i32, window: i64) -> i32 {
+    day.div_euclid((window + 1).clamp(1, i64::from(i32::MAX)) as i32)
+}
 
 /// All 1:1 candidate edges.
 pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
     let window = i64::from(cfg.matching.date_window_days);
-    let mut same: HashMap<SameKey, Vec<u32>> = HashMap::new();
-    // Per (entity, account, sign): SL lines by base value, and the distinct currencies present.
-    let mut cross: HashMap<CrossKey, CrossBucket> = HashMap::new();
+    let window_days = i32::try_from(window).unwrap_or(i32::MAX);
+    // SL lines by (entity, account, currency, sign, date block), sorted by amount.
+    let mut same: HashMap<SameKey, Vec<(i64, u32)>> = HashMap::new();
+    // SL lines by (entity, account, sign, date block), sorted by base value.
+    let mut cross: HashMap<CrossKey, Vec<(Decimal, u32)>> = HashMap::new();
+    // Currencies present per (entity, account, sign).
+    let mut currencies: HashMap<(u32, u32, i64), Vec<Currency>> = HashMap::new();
     for (p, it) in books.items.iter().enumerate() {
         if it.side != Side::Sl || it.minor == 0 {
             continue;
         }
         let sign = it.minor.signum();
-        same.entry((it.entity, it.account, it.currency, sign))
+        let b = block(it.day, window);
+        same.entry((it.entity, it.account, it.currency, sign, b))
             .or_default()
-            .push(p as u32);
-        let slot = cross
-            .entry((it.entity, it.account, sign))
-            .or_insert((Vec::new(), Vec::new()));
-        if !slot.1.contains(&it.currency) {
-            slot.1.push(it.currency);
+            .push((it.minor, p as u32));
+        let cs = currencies.entry((it.entity, it.account, sign)).or_default();
+        if !cs.contains(&it.currency) {
+            cs.push(it.currency);
         }
-        if let Some(b) = it.base {
-            slot.0.push((b, p as u32));
+        if let Some(base) = it.base {
+            cross
+                .entry((it.entity, it.account, sign, b))
+                .or_default()
+                .push((base, p as u32));
         }
     }
     for v in same.values_mut() {
-        v.sort_by_key(|p| (books.items[*p as usize].minor, *p));
+        v.sort_unstable();
     }
     for v in cross.values_mut() {
-        v.0.sort();
+        v.sort_unstable();
     }
 
     let mut edges = Vec::new();
@@ -94,15 +106,22 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
         let tol = it.base.and_then(|b| pair_tolerance(cfg, b));
         let rate = cfg.rate(it.currency, it.entry.date);
         let bound = tol.map_or(0, |t| max_diff_minor(t, it.currency, rate));
-        if let Some(list) = same.get(&(it.entity, it.account, it.currency, sign)) {
+        let (b_lo, b_hi) = (
+            block(it.day.saturating_sub(window_days), window),
+            block(it.day.saturating_add(window_days), window),
+        );
+        for blk in b_lo..=b_hi {
+            let Some(list) = same.get(&(it.entity, it.account, it.currency, sign, blk)) else {
+                continue;
+            };
             let lo = it.minor.saturating_sub(bound);
             let hi = it.minor.saturating_add(bound);
-            let start = list.partition_point(|p| books.items[*p as usize].minor < lo);
-            for &s in &list[start..] {
-                let sl = &books.items[s as usize];
-                if sl.minor > hi {
+            let start = list.partition_point(|(m, _)| *m < lo);
+            for &(sm, s) in &list[start..] {
+                if sm > hi {
                     break;
                 }
+                let sl = &books.items[s as usize];
                 let gap = (i64::from(it.day) - i64::from(sl.day)).abs();
                 if gap > window {
                     continue;
@@ -149,44 +168,49 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
         let (Some(gb), Some(tol)) = (it.base, tol) else {
             continue;
         };
-        let Some((list, currencies)) = cross.get(&(it.entity, it.account, sign)) else {
-            continue;
-        };
-        if currencies.iter().all(|c| *c == it.currency) {
+        if currencies
+            .get(&(it.entity, it.account, sign))
+            .is_none_or(|cs| cs.iter().all(|c| *c == it.currency))
+        {
             continue;
         }
         let (Some(lo), Some(hi)) = (gb.checked_sub(tol), gb.checked_add(tol)) else {
             continue;
         };
-        let start = list.partition_point(|(b, _)| *b < lo);
-        for &(sb, s) in &list[start..] {
-            if sb > hi {
-                break;
-            }
-            let sl = &books.items[s as usize];
-            if sl.currency == it.currency {
-                continue;
-            }
-            let gap = (i64::from(it.day) - i64::from(sl.day)).abs();
-            if gap > window {
-                continue;
-            }
-            let Some((ref_rank, dist)) = reference_evidence(books, cfg, g, s as usize) else {
+        for blk in b_lo..=b_hi {
+            let Some(list) = cross.get(&(it.entity, it.account, sign, blk)) else {
                 continue;
             };
-            let sim = books.similarity(g, s as usize);
-            edges.push(Edge {
-                class: MatchClass::FuzzyMatch,
-                ref_rank,
-                diff: (gb - sb).abs(),
-                gap: gap as u32,
-                sim: sim_millionths(sim),
-                gl: vec![g as u32],
-                sl: vec![s],
-                report_gap: gap as u32,
-                report_ref_distance: dist,
-                report_similarity: sim,
-            });
+            let start = list.partition_point(|(b, _)| *b < lo);
+            for &(sb, s) in &list[start..] {
+                if sb > hi {
+                    break;
+                }
+                let sl = &books.items[s as usize];
+                if sl.currency == it.currency {
+                    continue;
+                }
+                let gap = (i64::from(it.day) - i64::from(sl.day)).abs();
+                if gap > window {
+                    continue;
+                }
+                let Some((ref_rank, dist)) = reference_evidence(books, cfg, g, s as usize) else {
+                    continue;
+                };
+                let sim = books.similarity(g, s as usize);
+                edges.push(Edge {
+                    class: MatchClass::FuzzyMatch,
+                    ref_rank,
+                    diff: (gb - sb).abs(),
+                    gap: gap as u32,
+                    sim: sim_millionths(sim),
+                    gl: vec![g as u32],
+                    sl: vec![s],
+                    report_gap: gap as u32,
+                    report_ref_distance: dist,
+                    report_similarity: sim,
+                });
+            }
         }
     }
     edges
