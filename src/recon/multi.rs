@@ -8,7 +8,7 @@
 use super::assign::{split_sides, Edge, State};
 use super::normalize::shares_root;
 use super::pairs::block;
-use super::prep::{max_diff_minor, unit, Books};
+use super::prep::{max_diff_minor, prefix8, unit, Books};
 use super::{MatchConfig, MULTI_MAX_CANDIDATES};
 use crate::gate::request::MatchClass;
 use crate::ledger::Side;
@@ -19,6 +19,15 @@ use std::collections::HashMap;
 /// How many equally good solutions are kept per line (two suffice to flag AMBIGUOUS; the rest
 /// only enrich the candidate list).
 const KEEP_SOLUTIONS: usize = 8;
+
+/// A free line in the multi index, with what the scan needs inline (no pointer chasing).
+struct Slot {
+    abs: u64,
+    p: u32,
+    day: i32,
+    cp: Option<u32>,
+    pfx: u64,
+}
 
 /// (entity, account, currency, sign, date block).
 type Bucket = (u32, u32, Currency, i64, i32);
@@ -33,18 +42,24 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig, state: &State) ->
     }
     for many_side in [Side::Sl, Side::Gl] {
         // Free lines of the many side by bucket and date block, sorted by absolute amount.
-        let mut index: HashMap<Bucket, Vec<(u64, u32)>> = HashMap::new();
+        let mut index: HashMap<Bucket, Vec<Slot>> = HashMap::new();
         for (p, it) in books.items.iter().enumerate() {
             if it.side == many_side && it.minor != 0 && state.is_free(p) {
                 let b = block(it.day, i64::from(window));
                 index
                     .entry((it.entity, it.account, it.currency, it.minor.signum(), b))
                     .or_default()
-                    .push((it.minor.unsigned_abs(), p as u32));
+                    .push(Slot {
+                        abs: it.minor.unsigned_abs(),
+                        p: p as u32,
+                        day: it.day,
+                        cp: it.cp,
+                        pfx: books.ref_prefix(p),
+                    });
             }
         }
         for v in index.values_mut() {
-            v.sort_unstable();
+            v.sort_unstable_by_key(|s| (s.abs, s.p));
         }
         for (o, it) in books.items.iter().enumerate() {
             if it.side == many_side || it.minor == 0 || !state.is_free(o) {
@@ -55,6 +70,12 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig, state: &State) ->
             let target = it.minor.unsigned_abs();
             let cap = target.saturating_add(tol.unsigned_abs());
             let oref = books.nref(o);
+            // Bytes of the "one" reference that a part's 8-byte prefix must repeat.
+            let (opfx, omask) = oref.map_or((0, 0), |r| {
+                let n = r.len().min(8) as u32;
+                let mask = if n == 0 { 0 } else { u64::MAX << (64 - 8 * n) };
+                (prefix8(r) & mask, mask)
+            });
             let mut cands: Vec<u32> = Vec::new();
             let mut too_many = false;
             let (b_lo, b_hi) = (
@@ -66,24 +87,27 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig, state: &State) ->
                 let Some(list) = index.get(&key) else {
                     continue;
                 };
-                for &(abs, p) in list {
-                    if abs > cap {
+                for slot in list {
+                    if slot.abs > cap {
                         break;
                     }
-                    let part = &books.items[p as usize];
-                    if (part.day - it.day).abs() > window {
+                    if (slot.day - it.day).abs() > window {
                         continue;
                     }
-                    // A root is a prefix of the part's normalised reference: check that first.
+                    let p = slot.p;
+                    // A root is a prefix of the part's normalised reference: check the cached
+                    // prefix bytes first, then the full rule.
                     let linked =
-                        oref.is_some_and(|r| {
-                            books.nref(p as usize).is_some_and(|pr| pr.starts_with(r))
-                                && part
-                                    .entry
-                                    .reference
-                                    .as_deref()
-                                    .is_some_and(|raw| shares_root(r, raw))
-                        }) || books.similar(o, p as usize, cfg.matching.counterparty_similarity);
+                        books.similar_cp(it.cp, slot.cp, cfg.matching.counterparty_similarity)
+                            || oref.is_some_and(|r| {
+                                slot.pfx & omask == opfx
+                                    && books.nref(p as usize).is_some_and(|pr| pr.starts_with(r))
+                                    && books.items[p as usize]
+                                        .entry
+                                        .reference
+                                        .as_deref()
+                                        .is_some_and(|raw| shares_root(r, raw))
+                            });
                     if linked {
                         if cands.len() == MULTI_MAX_CANDIDATES {
                             too_many = true;

@@ -161,7 +161,12 @@ impl<'a> Books<'a> {
     /// most the histogram intersection H, so jaro ≤ (H/|a| + H/|b| + 1)/3, and Jaro-Winkler adds
     /// at most 0.1 × (common prefix, ≤ 4) × (1 − jaro).
     pub fn similar(&self, a: usize, b: usize, threshold: f64) -> bool {
-        let (Some(ca), Some(cb)) = (self.items[a].cp, self.items[b].cp) else {
+        self.similar_cp(self.items[a].cp, self.items[b].cp, threshold)
+    }
+
+    /// [`Books::similar`] on interned counterparty ids.
+    pub fn similar_cp(&self, ca: Option<u32>, cb: Option<u32>, threshold: f64) -> bool {
+        let (Some(ca), Some(cb)) = (ca, cb) else {
             return false;
         };
         if ca == cb {
@@ -184,7 +189,13 @@ impl<'a> Books<'a> {
                 return false;
             }
         }
-        self.similarity(a, b).is_some_and(|s| s >= threshold)
+        strsim::jaro_winkler(&self.cps[ca as usize], &self.cps[cb as usize]) >= threshold
+    }
+
+    /// The first 8 bytes of the normalised reference of `p`, zero-padded (0 when missing): a
+    /// cache-friendly pre-check for prefixes.
+    pub fn ref_prefix(&self, p: usize) -> u64 {
+        self.nref(p).map_or(0, prefix8)
     }
 
     /// The id of item `p`.
@@ -227,4 +238,13 @@ pub(super) fn max_diff_minor(tol_base: Decimal, c: Currency, rate: Option<Decima
         d += 1;
     }
     d
+}
+
+/// The first 8 bytes of `s`, zero-padded, as a big-endian integer.
+pub(super) fn prefix8(s: &str) -> u64 {
+    let mut b = [0u8; 8];
+    for (d, x) in b.iter_mut().zip(s.bytes()) {
+        *d = x;
+    }
+    u64::from_be_bytes(b)
 }
