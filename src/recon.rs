@@ -140,10 +140,10 @@ pub fn reconcile(entries: &[Entry], cfg: &MatchConfig) -> ReconResult {
 
     let mut out_groups: Vec<MatchGroup> =
         groups.into_iter().map(|g| g.into_group(&books)).collect();
-    out_groups.sort_by(|a, b| (a.class, &a.gl, &a.sl).cmp(&(b.class, &b.gl, &b.sl)));
+    out_groups.sort_unstable_by(|a, b| (a.class, &a.gl, &a.sl).cmp(&(b.class, &b.gl, &b.sl)));
 
     let mut exceptions = state.exceptions(&books);
-    exceptions.sort();
+    exceptions.sort_unstable();
     ReconResult {
         groups: out_groups,
         exceptions,

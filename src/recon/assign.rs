@@ -55,7 +55,7 @@ impl Edge {
 
 /// Sorts edges by rank key, then ids (canonical indices).
 pub(super) fn sort_edges(edges: &mut [Edge]) {
-    edges.sort_by(|a, b| {
+    edges.sort_unstable_by(|a, b| {
         a.rank_key()
             .cmp(&b.rank_key())
             .then_with(|| (&a.gl, &a.sl).cmp(&(&b.gl, &b.sl)))

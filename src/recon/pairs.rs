@@ -98,10 +98,29 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
     }
 
     let mut edges = Vec::new();
-    for (g, it) in books.items.iter().enumerate() {
-        if it.side != Side::Gl || it.minor == 0 {
-            continue;
-        }
+    // Visit GL lines grouped like the index (bucket, block, amount) so consecutive lookups hit
+    // the same sorted list: the order only affects speed, edges are sorted afterwards.
+    let mut gls: Vec<(u32, u32, Currency, i64, i32, i64, u32)> = books
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| it.side == Side::Gl && it.minor != 0)
+        .map(|(g, it)| {
+            (
+                it.entity,
+                it.account,
+                it.currency,
+                it.minor.signum(),
+                block(it.day, window),
+                it.minor,
+                g as u32,
+            )
+        })
+        .collect();
+    gls.sort_unstable();
+    for &(.., g) in &gls {
+        let g = g as usize;
+        let it = &books.items[g];
         let sign = it.minor.signum();
         let tol = it.base.and_then(|b| pair_tolerance(cfg, b));
         let rate = cfg.rate(it.currency, it.entry.date);

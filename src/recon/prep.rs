@@ -215,6 +215,14 @@ pub(super) fn max_diff_minor(tol_base: Decimal, c: Currency, rate: Option<Decima
     let Some(rate) = rate.filter(|r| *r > Decimal::ZERO) else {
         return 0;
     };
+    if rate == Decimal::ONE {
+        // Base currency: no division needed.
+        let scaled = tol_base.checked_mul(Decimal::from(10_i64.pow(u32::from(c.exponent()))));
+        return scaled
+            .and_then(|v| rust_decimal::prelude::ToPrimitive::to_i64(&v.floor()))
+            .unwrap_or(0)
+            .max(0);
+    }
     let per_minor = match unit(c).checked_mul(rate) {
         Some(v) if v > Decimal::ZERO => v,
         _ => return 0,
