@@ -8,13 +8,12 @@
 use super::assign::{split_sides, Edge, State};
 use super::normalize::shares_root;
 use super::pairs::block;
-use super::prep::{max_diff_minor, prefix8, unit, Books};
+use super::prep::{max_diff_minor, prefix8, unit, Books, FxMap};
 use super::{MatchConfig, MULTI_MAX_CANDIDATES};
 use crate::gate::request::MatchClass;
 use crate::ledger::Side;
 use crate::money::Currency;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 
 /// How many equally good solutions are kept per line (two suffice to flag AMBIGUOUS; the rest
 /// only enrich the candidate list).
@@ -42,7 +41,7 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig, state: &State) ->
     }
     for many_side in [Side::Sl, Side::Gl] {
         // Free lines of the many side by bucket and date block, sorted by absolute amount.
-        let mut index: HashMap<Bucket, Vec<Slot>> = HashMap::new();
+        let mut index: FxMap<Bucket, Vec<Slot>> = FxMap::default();
         for (p, it) in books.items.iter().enumerate() {
             if it.side == many_side && it.minor != 0 && state.is_free(p) {
                 let b = block(it.day, i64::from(window));

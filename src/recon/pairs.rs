@@ -4,21 +4,22 @@
 //! line range-queries its tolerance band and then checks dates and references. No I/O.
 
 use super::assign::Edge;
-use super::prep::{max_diff_minor, unit, Books};
+use super::prep::{max_diff_minor, unit, Books, FxMap};
 use super::MatchConfig;
 use crate::gate::request::MatchClass;
 use crate::ledger::Side;
 use crate::money::Currency;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 
 /// The fuzzy tolerance for a GL line whose base value is `gl_base`:
 /// `max(fuzzy_amount_tolerance, |gl_base| × pct / 100)`.
-pub(super) fn pair_tolerance(cfg: &MatchConfig, gl_base: Decimal) -> Option<Decimal> {
-    let pct = gl_base
-        .abs()
-        .checked_mul(cfg.matching.fuzzy_amount_tolerance_pct)?
-        .checked_div(Decimal::ONE_HUNDRED)?;
+/// `pct_frac` is `fuzzy_amount_tolerance_pct / 100`, computed once by the caller.
+pub(super) fn pair_tolerance(
+    cfg: &MatchConfig,
+    pct_frac: Decimal,
+    gl_base: Decimal,
+) -> Option<Decimal> {
+    let pct = gl_base.abs().checked_mul(pct_frac)?;
     Some(pct.max(cfg.matching.fuzzy_amount_tolerance))
 }
 
@@ -64,12 +65,18 @@ pub(super) fn block(day: i32, window: i64) -> i32 {
 pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
     let window = i64::from(cfg.matching.date_window_days);
     let window_days = i32::try_from(window).unwrap_or(i32::MAX);
+    // Exact: a decimal divided by 100 only moves the decimal point.
+    let pct_frac = cfg
+        .matching
+        .fuzzy_amount_tolerance_pct
+        .checked_div(Decimal::ONE_HUNDRED)
+        .unwrap_or(Decimal::ZERO);
     // SL lines by (entity, account, currency, sign, date block), sorted by amount.
-    let mut same: HashMap<SameKey, Vec<(i64, u32)>> = HashMap::new();
+    let mut same: FxMap<SameKey, Vec<(i64, u32)>> = FxMap::default();
     // SL lines by (entity, account, sign, date block), sorted by base value.
-    let mut cross: HashMap<CrossKey, Vec<(Decimal, u32)>> = HashMap::new();
+    let mut cross: FxMap<CrossKey, Vec<(Decimal, u32)>> = FxMap::default();
     // Currencies present per (entity, account, sign).
-    let mut currencies: HashMap<(u32, u32, i64), Vec<Currency>> = HashMap::new();
+    let mut currencies: FxMap<(u32, u32, i64), Vec<Currency>> = FxMap::default();
     for (p, it) in books.items.iter().enumerate() {
         if it.side != Side::Sl || it.minor == 0 {
             continue;
@@ -122,7 +129,7 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
         let g = g as usize;
         let it = &books.items[g];
         let sign = it.minor.signum();
-        let tol = it.base.and_then(|b| pair_tolerance(cfg, b));
+        let tol = it.base.and_then(|b| pair_tolerance(cfg, pct_frac, b));
         let rate = cfg.rate(it.currency, it.entry.date);
         let bound = tol.map_or(0, |t| max_diff_minor(t, it.currency, rate));
         let (b_lo, b_hi) = (

@@ -7,7 +7,6 @@ use crate::ledger::{Entry, Side};
 use crate::money::Currency;
 use chrono::Datelike;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 
 /// One entry as the matcher sees it; `p` (its index in [`Books::items`]) is its canonical rank.
 pub(super) struct Item<'a> {
@@ -51,32 +50,53 @@ fn shape(s: &str) -> (u32, [u8; 64]) {
 
 impl<'a> Books<'a> {
     pub fn new(entries: &'a [Entry], cfg: &MatchConfig) -> Books<'a> {
-        let mut order: Vec<&Entry> = entries.iter().collect();
         // Canonical order: by id, then by every other field (duplicated ids stay deterministic).
-        order.sort_by(|a, b| {
-            (
-                &a.entry_id,
-                a.side,
-                &a.entity,
-                &a.account,
-                a.amount.currency,
-            )
-                .cmp(&(
-                    &b.entry_id,
-                    b.side,
-                    &b.entity,
-                    &b.account,
-                    b.amount.currency,
-                ))
+        // Sorted first on a 16-byte id prefix held inline (no pointer chasing), then runs with
+        // an equal prefix are sorted with the full comparison.
+        let full = |a: &&Entry, b: &&Entry| {
+            a.entry_id
+                .cmp(&b.entry_id)
+                .then_with(|| {
+                    (a.side, &a.entity, &a.account, a.amount.currency).cmp(&(
+                        b.side,
+                        &b.entity,
+                        &b.account,
+                        b.amount.currency,
+                    ))
+                })
                 .then(a.amount.minor.cmp(&b.amount.minor))
                 .then(a.date.cmp(&b.date))
                 .then(a.counterparty.cmp(&b.counterparty))
                 .then(a.reference.cmp(&b.reference))
-        });
-        let mut entity_ids: HashMap<&str, u32> = HashMap::new();
-        let mut account_ids: HashMap<&str, u32> = HashMap::new();
-        let mut cp_ids: HashMap<String, u32> = HashMap::new();
-        let mut raw_cp: HashMap<&str, Option<u32>> = HashMap::new();
+        };
+        let mut keyed: Vec<(u128, u32)> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut b = [0u8; 16];
+                for (d, x) in b.iter_mut().zip(e.entry_id.bytes()) {
+                    *d = x;
+                }
+                (u128::from_be_bytes(b), i as u32)
+            })
+            .collect();
+        keyed.sort_unstable();
+        let mut order: Vec<&Entry> = keyed.iter().map(|(_, i)| &entries[*i as usize]).collect();
+        let mut i = 0;
+        while i < keyed.len() {
+            let mut j = i + 1;
+            while j < keyed.len() && keyed[j].0 == keyed[i].0 {
+                j += 1;
+            }
+            if j - i > 1 {
+                order[i..j].sort_unstable_by(full);
+            }
+            i = j;
+        }
+        let mut entity_ids: FxMap<&str, u32> = FxMap::default();
+        let mut account_ids: FxMap<&str, u32> = FxMap::default();
+        let mut cp_ids: FxMap<String, u32> = FxMap::default();
+        let mut raw_cp: FxMap<&str, Option<u32>> = FxMap::default();
         let mut cps = Vec::new();
         let mut cp_shape = Vec::new();
         let mut refs = String::new();
@@ -256,3 +276,44 @@ pub(super) fn prefix8(s: &str) -> u64 {
     }
     u64::from_be_bytes(b)
 }
+
+/// A small, fast, deterministic hasher (the FxHash multiply-rotate scheme) for the matcher's
+/// internal indexes; keys are small integers and short strings. Not for untrusted-key maps
+/// exposed elsewhere: a crafted input can only slow the matcher down, never change its result.
+#[derive(Default, Clone, Copy)]
+pub(super) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_i32(&mut self, i: i32) {
+        self.write_u64(i as u64);
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// `HashMap` with [`FxHasher`].
+pub(super) type FxMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
