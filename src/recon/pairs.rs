@@ -72,7 +72,7 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
         .checked_div(Decimal::ONE_HUNDRED)
         .unwrap_or(Decimal::ZERO);
     // SL lines by (entity, account, currency, sign, date block), sorted by amount.
-    let mut same: FxMap<SameKey, Vec<(i64, u32)>> = FxMap::default();
+    let mut same: FxMap<SameKey, Vec<(i64, u32, i32)>> = FxMap::default();
     // SL lines by (entity, account, sign, date block), sorted by base value.
     let mut cross: FxMap<CrossKey, Vec<(Decimal, u32)>> = FxMap::default();
     // Currencies present per (entity, account, sign).
@@ -85,7 +85,7 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
         let b = block(it.day, window);
         same.entry((it.entity, it.account, it.currency, sign, b))
             .or_default()
-            .push((it.minor, p as u32));
+            .push((it.minor, p as u32, it.day));
         let cs = currencies.entry((it.entity, it.account, sign)).or_default();
         if !cs.contains(&it.currency) {
             cs.push(it.currency);
@@ -142,16 +142,16 @@ pub(super) fn candidates(books: &Books<'_>, cfg: &MatchConfig) -> Vec<Edge> {
             };
             let lo = it.minor.saturating_sub(bound);
             let hi = it.minor.saturating_add(bound);
-            let start = list.partition_point(|(m, _)| *m < lo);
-            for &(sm, s) in &list[start..] {
+            let start = list.partition_point(|(m, ..)| *m < lo);
+            for &(sm, s, sday) in &list[start..] {
                 if sm > hi {
                     break;
                 }
-                let sl = &books.items[s as usize];
-                let gap = (i64::from(it.day) - i64::from(sl.day)).abs();
+                let gap = (i64::from(it.day) - i64::from(sday)).abs();
                 if gap > window {
                     continue;
                 }
+                let sl = &books.items[s as usize];
                 let diff_minor = it.minor.abs_diff(sl.minor);
                 let exact = diff_minor == 0
                     && books.nref(g).is_some()
