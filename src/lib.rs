@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod money;
 pub mod monitor;
 pub mod policy;
+pub mod recon;
 pub mod seed;
 pub mod store;
 
