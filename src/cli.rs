@@ -65,6 +65,30 @@ pub enum Command {
     Approve(ApproveCmdArgs),
     /// Post a manual adjustment (T2; T3 into a closed period).
     Adjust(AdjustCmdArgs),
+    /// The reconciliation matcher, run through the engine.
+    Recon(ReconCmdArgs),
+}
+
+/// `recon`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReconCmdArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ReconCommand,
+}
+
+/// `recon` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ReconCommand {
+    /// One matcher pass over the unmatched entries: `engine:recon` proposes each match,
+    /// `engine:autoconfirm` attempts the auto-confirm through the gate (allowed, or escalated
+    /// to PENDING_APPROVAL with its clauses); ambiguous entries are flagged for a human.
+    /// Prints a summary by class and by decision.
+    Run {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 /// `seed`.

@@ -39,6 +39,7 @@ pub fn dispatch(cli: Cli) -> ExitStatus {
         Command::Period(args) => ops::period_cmd(&cli, args),
         Command::Approve(args) => ops::approve_cmd(&cli, args),
         Command::Adjust(args) => ops::adjust_cmd(&cli, args),
+        Command::Recon(args) => ops::recon_cmd(&cli, args),
     };
     match result {
         Ok(status) => status,

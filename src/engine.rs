@@ -9,6 +9,7 @@
 
 pub mod args;
 pub mod history;
+pub mod recon_run;
 pub mod seeding;
 
 use crate::audit::event::{AuditEvent, EventSubject, EventType, NewEvent};

@@ -1,5 +1,7 @@
 //! The eval harness: four dimensions (accuracy, policy, latency, adversarial) over embedded
 //! or user-supplied fixtures, producing `summary.json`, `report.json` and `report.md`.
 
+pub mod fixtures;
+pub mod runner;
 pub mod scenario;
 pub mod summary;

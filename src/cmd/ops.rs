@@ -8,7 +8,7 @@
 
 use crate::cli::{
     ActorArgs, AdjustCmdArgs, ApproveCmdArgs, Cli, Format, MatchCmdArgs, MatchCommand,
-    PeriodCmdArgs, PeriodCommand, StateArgs,
+    PeriodCmdArgs, PeriodCommand, ReconCmdArgs, ReconCommand, StateArgs,
 };
 use crate::engine::{self, seeding, ActionResult, Env};
 use crate::exit::ExitStatus;
@@ -204,5 +204,45 @@ pub fn state(cli: &Cli, args: &StateArgs) -> Result<ExitStatus> {
         Some((seq, hash)) => println!("audit head:          {seq}:{hash}"),
         None => println!("audit head:          empty log"),
     }
+    Ok(ExitStatus::Ok)
+}
+
+/// `recon run`.
+pub fn recon_cmd(cli: &Cli, args: &ReconCmdArgs) -> Result<ExitStatus> {
+    let ReconCommand::Run { format } = &args.command;
+    let (name, policy) = match super::require_policy(cli.policy.as_deref()) {
+        Ok(x) => x,
+        Err(status) => return Ok(status),
+    };
+    let (_, bytes) = super::resolve_policy(cli.policy.as_deref())?;
+    let src = String::from_utf8_lossy(&bytes).into_owned();
+    let mut store = open(cli)?;
+    let env = engine::recon_run::ReconRunEnv {
+        policy: &policy,
+        policy_name: &name,
+        policy_src: &src,
+        ts: chrono::Utc::now(),
+        gate: crate::gate::evaluate,
+    };
+    let report = engine::recon_run::run(&mut store, &env, None)
+        .with_context(|| format!("recon run on `{}` failed", cli.db.display()))?;
+    if *format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+        return Ok(ExitStatus::Ok);
+    }
+    println!("unmatched entries before: {}", report.unmatched_before);
+    println!("proposed by class:");
+    for (class, n) in &report.proposed {
+        println!("  {class:<14} {n}");
+    }
+    println!("decisions:");
+    for (k, n) in &report.decisions {
+        println!("  {k:<32} {n}");
+    }
+    println!("flagged ambiguous:        {}", report.ambiguous_flagged);
+    println!("left unmatched:           {}", report.unmatched_after);
     Ok(ExitStatus::Ok)
 }

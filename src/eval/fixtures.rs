@@ -40,7 +40,11 @@ impl FixtureDir {
                     .get_dir(name.as_str())
                     .ok_or_else(|| format!("{} is not in this build", self.display()))?;
                 for f in dir.files() {
-                    let file = f.path().file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    let file = f
+                        .path()
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default();
                     if keep(file) {
                         out.push((
                             format!("embedded:eval/{}", f.path().display()),
@@ -56,7 +60,11 @@ impl FixtureDir {
                 for e in rd {
                     let e = e.map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
                     let path = e.path();
-                    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                    let file = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default()
+                        .to_string();
                     if path.is_file() && keep(&file) {
                         let bytes = std::fs::read(&path)
                             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
@@ -73,8 +81,14 @@ impl FixtureDir {
     /// and `..` so a scenario cannot read outside its fixture tree.
     pub fn read(&self, rel: &str) -> Result<(String, Vec<u8>), String> {
         let p = Path::new(rel);
-        if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-            return Err(format!("`{rel}` must be a relative path inside {}", self.display()));
+        if p.is_absolute()
+            || p.components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(format!(
+                "`{rel}` must be a relative path inside {}",
+                self.display()
+            ));
         }
         match self {
             FixtureDir::Embedded(root, name) => {

@@ -71,6 +71,19 @@ impl Category {
         Category::TransportBypass,
         Category::Structuring,
     ];
+
+    /// The snake_case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Category::InstructionHijack => "instruction_hijack",
+            Category::RoleHijack => "role_hijack",
+            Category::Exfiltration => "exfiltration",
+            Category::ActionConfusion => "action_confusion",
+            Category::SchemaViolation => "schema_violation",
+            Category::TransportBypass => "transport_bypass",
+            Category::Structuring => "structuring",
+        }
+    }
 }
 
 /// One step: a gate action by an actor, or (adversarial only) a tamper.
