@@ -67,6 +67,108 @@ pub enum Command {
     Adjust(AdjustCmdArgs),
     /// The reconciliation matcher, run through the engine.
     Recon(ReconCmdArgs),
+    /// Score the four dimensions: accuracy (macro-F1), policy (scenario pass-rate), latency
+    /// (engine action p95, matches/sec) and adversarial (bypasses by a hijacked agent).
+    ///
+    /// Writes `<out-dir>/<run-id>/{summary.json,report.json,report.md}` and copies them to
+    /// `<out-dir>/latest/`. The fixtures default to the ones embedded in the binary.
+    Eval(EvalArgs),
+    /// Turn an eval summary into the `soc2-monitor.json` evidence artifact (idempotent: the same
+    /// summary gives byte-identical JSON). With `--fail-on-regression`, exits 2 when any row is
+    /// FAIL or MISSING, after writing the artifact. Notifies Slack when CLOSEGATE_SLACK_HOOK is
+    /// set and a row failed.
+    #[command(name = "soc2-monitor")]
+    Soc2Monitor(MonitorArgs),
+    /// The whole nightly job in one command: seed (temporary database unless --db is given),
+    /// validate, one recon pass, eval (all dimensions) and soc2-monitor, stopping at the first
+    /// hard error, then a compact table.
+    Ci(CiArgs),
+}
+
+/// Where the eval fixtures come from and how to run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalCommonArgs {
+    /// Dimensions to run (comma-separated).
+    #[arg(long = "dimension", value_enum, value_delimiter = ',', default_values_t = [
+        crate::eval::harness::Dimension::Accuracy,
+        crate::eval::harness::Dimension::Policy,
+        crate::eval::harness::Dimension::Latency,
+        crate::eval::harness::Dimension::Adversarial,
+    ])]
+    pub dimensions: Vec<crate::eval::harness::Dimension>,
+    /// Folder of results.
+    #[arg(long, default_value = "evals/results")]
+    pub out_dir: PathBuf,
+    /// Run id `YYYYMMDD-HHMMSS` (default: SOURCE_DATE_EPOCH if set, else the UTC start time).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Accuracy corpus folder (default: the embedded eval/accuracy).
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+    /// Policy scenario folder (default: the embedded eval/policy).
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+    /// Adversarial scenario folder (default: the embedded eval/adversarial).
+    #[arg(long, value_name = "DIR")]
+    pub adversarial: Option<PathBuf>,
+    /// Embedded seed pack.
+    #[arg(long, default_value = "saas")]
+    pub pack: String,
+    /// A seed pack folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub pack_dir: Option<PathBuf>,
+    /// Full `recon run`s for the latency dimension.
+    #[arg(long, default_value_t = 20)]
+    pub repetitions: u32,
+    /// Replace an existing `<out-dir>/<run-id>/`.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `eval`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalArgs {
+    /// Fixtures and options.
+    #[command(flatten)]
+    pub common: EvalCommonArgs,
+}
+
+/// `soc2-monitor`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MonitorArgs {
+    /// The eval summary.
+    #[arg(long, default_value = "evals/results/latest/summary.json")]
+    pub summary: PathBuf,
+    /// Thresholds file (default: the embedded eval/thresholds.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+    /// Where to write the artifact. An existing file with other content is replaced only
+    /// with --force.
+    #[arg(long, default_value = "soc2-monitor.json")]
+    pub out: PathBuf,
+    /// Exit 2 when any row is FAIL or MISSING (after writing the artifact).
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Replace an existing artifact with different content.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `ci`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CiArgs {
+    /// Fixtures and options (as `eval`).
+    #[command(flatten)]
+    pub common: EvalCommonArgs,
+    /// Where to write the monitor artifact.
+    #[arg(long, default_value = "soc2-monitor.json")]
+    pub out: PathBuf,
+    /// Thresholds file (default: the embedded eval/thresholds.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+    /// Exit 2 when any row is FAIL or MISSING (after writing every artifact).
+    #[arg(long)]
+    pub fail_on_regression: bool,
 }
 
 /// `recon`.

@@ -7,7 +7,10 @@
 //! in the library modules they call.
 
 pub mod audit;
+pub mod ci;
+pub mod eval;
 pub mod eval_runs;
+pub mod monitor;
 pub mod ops;
 pub mod policy;
 pub mod seed;
@@ -40,6 +43,9 @@ pub fn dispatch(cli: Cli) -> ExitStatus {
         Command::Approve(args) => ops::approve_cmd(&cli, args),
         Command::Adjust(args) => ops::adjust_cmd(&cli, args),
         Command::Recon(args) => ops::recon_cmd(&cli, args),
+        Command::Eval(args) => eval::run(&cli, &args.common).map(|(status, _)| status),
+        Command::Soc2Monitor(args) => monitor::run(&cli, args),
+        Command::Ci(args) => ci::run(&cli, args),
     };
     match result {
         Ok(status) => status,

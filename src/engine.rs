@@ -220,7 +220,7 @@ fn load(tx: &Tx<'_>, parsed: &Args) -> Result<Result<Loaded, String>, EngineErro
         Args::Propose(a, class) => {
             let mut ids: Vec<String> = a.gl.iter().chain(&a.sl).cloned().collect();
             ids.sort();
-            let entries = tx.get_entries(&ids)?;
+            let entries = known_entries(tx, &ids)?;
             let sides_ok = entries.iter().all(|e| {
                 (e.side == Side::Gl && a.gl.contains(&e.entry_id))
                     || (e.side == Side::Sl && a.sl.contains(&e.entry_id))
@@ -262,7 +262,7 @@ fn load(tx: &Tx<'_>, parsed: &Args) -> Result<Result<Loaded, String>, EngineErro
             let mut ids = a.entries.clone();
             ids.sort();
             ids.dedup();
-            let entries = tx.get_entries(&ids)?;
+            let entries = known_entries(tx, &ids)?;
             let mut all_unmatched = entries.len() == ids.len();
             for e in &entries {
                 all_unmatched &= tx.entry_status(&e.entry_id)? == Some(EntryStatus::Unmatched);
@@ -335,6 +335,17 @@ fn load(tx: &Tx<'_>, parsed: &Args) -> Result<Result<Loaded, String>, EngineErro
             l
         }
     }))
+}
+
+/// The entries among `ids` that exist (unknown ids are left out; the caller compares counts).
+fn known_entries(tx: &Tx<'_>, ids: &[String]) -> Result<Vec<Entry>, EngineError> {
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(e) = tx.get_entry(id)? {
+            out.push(e);
+        }
+    }
+    Ok(out)
 }
 
 /// Run-time closed and reopened periods.

@@ -200,12 +200,13 @@ pub fn evaluate(req: &Request, ctx: &Context, policy: &Policy) -> Decision {
             };
             if policy.entity(entity).is_none() || wrong_state {
                 v.deny(ReasonCode::StateInvalid, None);
+            } else {
+                v.escalate(
+                    ReasonCode::DualApprovalRequired,
+                    Some(&policy.dual_approval),
+                    2,
+                );
             }
-            v.escalate(
-                ReasonCode::DualApprovalRequired,
-                Some(&policy.dual_approval),
-                2,
-            );
         }
         (Action::ApproveAction, Subject::Pending(p)) => approve(&mut v, &actor, &req.actor, p),
         // The subject does not fit the action: the caller built a malformed request.
@@ -354,7 +355,8 @@ fn confirm(
     let policy = v.policy;
     let state_ok = match m.state {
         MatchState::Proposed => true,
-        MatchState::PendingApproval => actor.kind == ActorKind::Human,
+        // Only humans complete an escalation; an LLM is refused by its own rule below.
+        MatchState::PendingApproval => actor.kind != ActorKind::Engine,
         MatchState::Confirmed | MatchState::Rejected => false,
     };
     if !state_ok {

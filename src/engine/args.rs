@@ -121,8 +121,13 @@ fn check_ids(what: &str, ids: &[String]) -> Result<(), String> {
             ids.len()
         ));
     }
-    match ids.iter().find(|i| !id_ok(i)) {
-        Some(bad) => Err(format!("`{what}` holds a malformed id `{}`", clip(bad))),
+    if let Some(bad) = ids.iter().find(|i| !id_ok(i)) {
+        return Err(format!("`{what}` holds a malformed id `{}`", clip(bad)));
+    }
+    let mut sorted: Vec<&String> = ids.iter().collect();
+    sorted.sort();
+    match sorted.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => Err(format!("`{what}` lists `{}` twice", clip(w[0]))),
         None => Ok(()),
     }
 }
@@ -252,6 +257,7 @@ mod tests {
         )
         .is_err());
         assert!(parse(Action::FlagException, &json!({"entries": []})).is_err());
+        assert!(parse(Action::FlagException, &json!({"entries": ["GL-1", "GL-1"]})).is_err());
     }
 
     #[test]

@@ -164,7 +164,15 @@ fn fingerprint(store: &Store) -> Result<String, StoreError> {
 fn substitute(v: &Value, created: &[Option<String>]) -> Value {
     match v {
         Value::String(s) => {
-            if let Some(n) = s.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) {
+            // `$N`: N >= 1 without leading zeros; anything else stays as written (and is then a
+            // malformed id: REQUEST_INVALID).
+            let step_ref = s
+                .strip_prefix('$')
+                .filter(|n| {
+                    !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())
+                })
+                .and_then(|n| n.parse::<usize>().ok());
+            if let Some(n) = step_ref {
                 let id = created
                     .get(n.wrapping_sub(1))
                     .cloned()

@@ -123,6 +123,9 @@ pub struct LatencySummary {
     pub repetitions: u64,
     /// Distribution of one full `recon run` on the seeded pack.
     pub recon_run_ms: Percentiles,
+    /// Distribution of one engine action (gate, state change, audit append, commit) over all
+    /// actions of all runs: the monitored latency.
+    pub action_ms: Percentiles,
     /// p95 per engine action.
     pub actions_p95_ms: BTreeMap<String, f64>,
     /// Matches proposed per second in a full run.
