@@ -50,12 +50,15 @@ pub struct ReconRunEnv<'a> {
     pub gate: GateFn,
 }
 
+/// Receives each action's name and wall time.
+pub type Observer<'a> = &'a mut dyn FnMut(&str, Duration);
+
 /// Runs one pass. `observe`, when given, receives each action's wall time (for the latency
 /// eval); it never influences a decision.
 pub fn run(
     store: &mut Store,
     env: &ReconRunEnv<'_>,
-    mut observe: Option<&mut dyn FnMut(&str, Duration)>,
+    mut observe: Option<Observer<'_>>,
 ) -> Result<ReconRunReport, EngineError> {
     let unmatched = store.read(|tx| tx.list_unmatched())?;
     let mut report = ReconRunReport {
