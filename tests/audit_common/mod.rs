@@ -1,5 +1,5 @@
-//! Shared helpers of the `audit_*` integration tests: build a database holding a history of
-//! events (one place to switch to `seed --history` later), copy it, tamper with it as an
+//! Shared helpers of the `audit_*` integration tests: build a database holding a realistic
+//! history (`seed --pack saas --history 180d`, replayed through the engine actions), copy it, tamper with it as an
 //! attacker with file access would, and run `audit verify`.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
@@ -8,24 +8,37 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// Events in the history database.
-pub const HISTORY_EVENTS: u64 = 3000;
+/// Events in the history database (read from it once).
+pub fn history_events() -> u64 {
+    static N: OnceLock<u64> = OnceLock::new();
+    *N.get_or_init(|| {
+        let c = rusqlite::Connection::open(history_db()).unwrap();
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+            .unwrap();
+        assert!(
+            n > 2500,
+            "the seeded history is too small for the tamper suite: {n}"
+        );
+        n as u64
+    })
+}
 
 /// The binary under test.
 pub fn bin() -> Command {
     Command::cargo_bin("closegate-engine").unwrap()
 }
 
-/// Builds (once per test binary) a database holding [`HISTORY_EVENTS`] events and returns its
-/// path. The single place that decides how the history is produced.
+/// Builds (once per test binary) the seeded 180-day history database and returns its path.
+/// The single place that decides how the history is produced.
 pub fn history_db() -> &'static Path {
     static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, p) = DB.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("history.db");
         bin()
-            .args(["--db", db.to_str().unwrap(), "audit", "append-synthetic"])
-            .args(["--count", &HISTORY_EVENTS.to_string(), "--batch", "250"])
+            .args(["--db", db.to_str().unwrap(), "-q", "seed", "--pack", "saas"])
+            .args(["--history", "180d"])
             .assert()
             .success();
         (dir, db)
@@ -47,11 +60,13 @@ pub fn raw(db: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(db).unwrap()
 }
 
-/// Drops the append-only triggers, as an attacker with file access would first.
+/// Drops the append-only triggers (and foreign-key enforcement: the outbox references audit
+/// events), as an attacker with file access would first.
 pub fn drop_triggers(db: &Path) -> rusqlite::Connection {
     let c = raw(db);
     c.execute_batch(
-        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;
+        "PRAGMA foreign_keys = OFF;
+         DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;
          DROP TRIGGER audit_log_append_at_head;",
     )
     .unwrap();
