@@ -39,7 +39,14 @@ pub fn write(path: &Path, bytes: &[u8], force: bool) -> Result<(), WriteError> {
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
+    // Without --force, `persist_noclobber` refuses atomically even if the file appeared after
+    // the check above.
+    let persisted = if force {
+        tmp.persist(path).map(|_| ())
+    } else {
+        tmp.persist_noclobber(path).map(|_| ())
+    };
+    persisted.map_err(|e| io(e.error))?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use crate::evidence::eval_runs::{self, EvalRuns, Source, Tz, Window};
 use crate::exit::ExitStatus;
 use crate::github::{self, GithubOptions, Progress, Token};
 use anyhow::{bail, Context, Result};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
@@ -138,20 +138,5 @@ pub fn build(
 /// Writes `bytes` to `out` through a temp file in the same directory, then a rename. Without
 /// `force`, an existing file is never replaced.
 pub fn write_atomic(out: &Path, bytes: &[u8], force: bool) -> Result<()> {
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temp file in `{}`", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write `{}`", out.display()))?;
-    let res = if force {
-        tmp.persist(out).map(|_| ())
-    } else {
-        tmp.persist_noclobber(out).map(|_| ())
-    };
-    res.map_err(|e| e.error)
-        .with_context(|| format!("cannot write `{}`", out.display()))
+    Ok(crate::atomic::write(out, bytes, force)?)
 }

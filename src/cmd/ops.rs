@@ -13,6 +13,7 @@ use crate::cli::{
 use crate::engine::{self, seeding, ActionResult, Env};
 use crate::exit::ExitStatus;
 use crate::gate::decision::Outcome;
+use crate::policy::model::Policy;
 use crate::store::Store;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
@@ -24,13 +25,26 @@ fn open(cli: &Cli) -> Result<Store> {
     Store::open_existing(&cli.db).map_err(anyhow::Error::new)
 }
 
-fn act(cli: &Cli, who: &ActorArgs, action: &str, args: Value) -> Result<ExitStatus> {
+/// The policy in force: display name, validated policy and its text; or the exit status
+/// `require_policy` chose (it has already explained why).
+fn policy_in_force(cli: &Cli) -> Result<Result<(String, Policy, String), ExitStatus>> {
     let (name, policy) = match super::require_policy(cli.policy.as_deref()) {
+        Ok(x) => x,
+        Err(status) => return Ok(Err(status)),
+    };
+    let (_, bytes) = super::resolve_policy(cli.policy.as_deref())?;
+    Ok(Ok((
+        name,
+        policy,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )))
+}
+
+fn act(cli: &Cli, who: &ActorArgs, action: &str, args: Value) -> Result<ExitStatus> {
+    let (name, policy, src) = match policy_in_force(cli)? {
         Ok(x) => x,
         Err(status) => return Ok(status),
     };
-    let (_, bytes) = super::resolve_policy(cli.policy.as_deref())?;
-    let src = String::from_utf8_lossy(&bytes).into_owned();
     let mut store = open(cli)?;
     let registry = store.read(seeding::registry)?;
     let scope = registry
@@ -210,12 +224,10 @@ pub fn state(cli: &Cli, args: &StateArgs) -> Result<ExitStatus> {
 /// `recon run`.
 pub fn recon_cmd(cli: &Cli, args: &ReconCmdArgs) -> Result<ExitStatus> {
     let ReconCommand::Run { format } = &args.command;
-    let (name, policy) = match super::require_policy(cli.policy.as_deref()) {
+    let (name, policy, src) = match policy_in_force(cli)? {
         Ok(x) => x,
         Err(status) => return Ok(status),
     };
-    let (_, bytes) = super::resolve_policy(cli.policy.as_deref())?;
-    let src = String::from_utf8_lossy(&bytes).into_owned();
     let mut store = open(cli)?;
     let env = engine::recon_run::ReconRunEnv {
         policy: &policy,

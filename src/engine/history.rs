@@ -401,18 +401,7 @@ fn simulate_day(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<u64, E
             "amount": amount, "currency": "USD", "date": day.to_string(), "rationale": "weekly bank fee true-up"}))?;
         if let (Outcome::RequireApproval { .. }, Some(req)) = (outcome, created) {
             // Into a closed period: T3, two approvers (a posted adjustment creates no request).
-            sim.act(
-                tx,
-                "human:alice",
-                "approve_action",
-                json!({"request": req, "rationale": "fee statement attached"}),
-            )?;
-            sim.act(
-                tx,
-                "human:bob",
-                "approve_action",
-                json!({"request": req, "rationale": "ok"}),
-            )?;
+            dual_approve(tx, sim, &req, ["fee statement attached", "ok"])?;
         }
         if let Some(req) = sim.open_requests.first().cloned() {
             // An agent tries to approve a pending T3 request: refused.
@@ -425,6 +414,24 @@ fn simulate_day(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<u64, E
         }
     }
     Ok(imported)
+}
+
+/// Alice then Bob approve a pending T3 request.
+fn dual_approve(
+    tx: &Tx<'_>,
+    sim: &mut Sim<'_>,
+    req: &str,
+    why: [&str; 2],
+) -> Result<(), EngineError> {
+    for (who, rationale) in ["human:alice", "human:bob"].into_iter().zip(why) {
+        sim.act(
+            tx,
+            who,
+            "approve_action",
+            json!({"request": req, "rationale": rationale}),
+        )?;
+    }
+    Ok(())
 }
 
 /// On the 3rd of each month: close the previous month for every entity (T3 dual approval),
@@ -479,18 +486,7 @@ fn month_end(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<(), Engin
         let (_, created) = sim.act(tx, "human:carol", "post_adjustment", json!({"entity": "JP-SUB", "accounts": ["2000", "6100"],
             "amount": "250000", "currency": "JPY", "date": "2026-01-30", "rationale": "late supplier invoice"}))?;
         if let Some(req) = created {
-            sim.act(
-                tx,
-                "human:alice",
-                "approve_action",
-                json!({"request": req, "rationale": "invoice verified"}),
-            )?;
-            sim.act(
-                tx,
-                "human:bob",
-                "approve_action",
-                json!({"request": req, "rationale": "approved"}),
-            )?;
+            dual_approve(tx, sim, &req, ["invoice verified", "approved"])?;
         }
         // Reopen and re-close UK-SUB 2025-12 for a correction.
         let (_, created) = sim.act(
@@ -500,18 +496,7 @@ fn month_end(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<(), Engin
             json!({"entity": "UK-SUB", "period": "2025-12"}),
         )?;
         if let Some(req) = created {
-            sim.act(
-                tx,
-                "human:alice",
-                "approve_action",
-                json!({"request": req, "rationale": "correction needed"}),
-            )?;
-            sim.act(
-                tx,
-                "human:bob",
-                "approve_action",
-                json!({"request": req, "rationale": "ok"}),
-            )?;
+            dual_approve(tx, sim, &req, ["correction needed", "ok"])?;
         }
         let (_, created) = sim.act(
             tx,
@@ -520,18 +505,7 @@ fn month_end(tx: &Tx<'_>, sim: &mut Sim<'_>, day: NaiveDate) -> Result<(), Engin
             json!({"entity": "UK-SUB", "period": "2025-12"}),
         )?;
         if let Some(req) = created {
-            sim.act(
-                tx,
-                "human:alice",
-                "approve_action",
-                json!({"request": req, "rationale": "corrected"}),
-            )?;
-            sim.act(
-                tx,
-                "human:bob",
-                "approve_action",
-                json!({"request": req, "rationale": "ok"}),
-            )?;
+            dual_approve(tx, sim, &req, ["corrected", "ok"])?;
         }
     }
     Ok(())
