@@ -304,3 +304,31 @@ fn missing_database_and_bad_pack_are_clear_errors() {
         "a failed seed must not leave a database"
     );
 }
+
+#[test]
+fn validate_checks_policy_seed_data_and_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    at(&db).args(["seed"]).assert().success();
+    at(&db).args(["recon", "run"]).assert().success();
+    at(&db)
+        .args(["validate"])
+        .assert()
+        .success()
+        .stdout(contains("policy OK"))
+        .stdout(contains("seed OK"))
+        .stdout(contains("audit OK"));
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "PRAGMA foreign_keys = OFF; DROP TRIGGER audit_log_no_update;
+         UPDATE audit_log SET actor_id = 'human:mallory' WHERE seq = 5;",
+    )
+    .unwrap();
+    drop(c);
+    at(&db)
+        .args(["validate"])
+        .assert()
+        .code(2)
+        .stdout(contains("audit BROKEN"))
+        .stderr(contains("seq 5"));
+}

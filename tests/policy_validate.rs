@@ -148,11 +148,12 @@ fn seed_policy_is_valid() {
     let sha =
         closegate_engine::policy::sha256_hex(&std::fs::read("seed/saas/policy.yaml").unwrap());
     assert_eq!(
-        stdout,
+        stdout.lines().next().unwrap_or_default(),
         format!(
-            "policy OK: seed/saas/policy.yaml `Example SaaS Inc. reconciliation policy` (sha256 {sha})\n"
+            "policy OK: seed/saas/policy.yaml `Example SaaS Inc. reconciliation policy` (sha256 {sha})"
         )
     );
+    assert!(stdout.contains("seed OK: pack `saas`"), "{stdout}");
 }
 
 #[test]

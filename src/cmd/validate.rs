@@ -17,6 +17,8 @@ use std::path::Path;
 pub struct Inputs<'a> {
     /// `--policy`, if given.
     pub policy: Option<&'a Path>,
+    /// `--db`: its audit chain is verified when the file exists.
+    pub db: &'a Path,
 }
 
 /// One problem a check found, already rendered for both formats.
@@ -64,11 +66,11 @@ impl CheckOutcome {
 pub type Check = fn(&Inputs) -> anyhow::Result<CheckOutcome>;
 
 /// Every check `validate` runs, in order.
-pub const CHECKS: &[Check] = &[check_policy];
+pub const CHECKS: &[Check] = &[check_policy, check_seed, check_audit];
 
 /// Runs `validate`.
-pub fn run(policy: Option<&Path>, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
-    let inputs = Inputs { policy };
+pub fn run(policy: Option<&Path>, db: &Path, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
+    let inputs = Inputs { policy, db };
     let mut outcomes = Vec::new();
     for check in CHECKS {
         outcomes.push(check(&inputs)?);
@@ -131,6 +133,104 @@ pub fn check_policy(inputs: &Inputs) -> anyhow::Result<CheckOutcome> {
                 ),
                 findings: diags.iter().map(Finding::from).collect(),
             }
+        }
+    })
+}
+
+fn finding(severity: Severity, file: &str, code: &str, message: String) -> Finding {
+    let sev = match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    Finding {
+        severity,
+        text: format!("{file}: {sev}[{code}]: {message}"),
+        json: serde_json::json!({"file": file, "line": null, "col": null, "severity": sev,
+            "code": code, "message": message, "hint": ""}),
+    }
+}
+
+/// The seed data check: the embedded `saas` pack against the policy in force (entities,
+/// accounts, fx rates, actors, unique ids). Skipped when the policy itself is invalid.
+pub fn check_seed(inputs: &Inputs) -> anyhow::Result<CheckOutcome> {
+    let (name, bytes) = super::resolve_policy(inputs.policy)?;
+    let Ok((policy, _)) = crate::policy::load(&name, &bytes) else {
+        return Ok(CheckOutcome {
+            summary: "seed: skipped (the policy is invalid)".into(),
+            findings: vec![],
+        });
+    };
+    let pack = match crate::seed::load_embedded("saas") {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok(CheckOutcome {
+                summary: "seed INVALID: pack `saas` does not load".into(),
+                findings: vec![finding(
+                    Severity::Error,
+                    "embedded:seed/saas",
+                    "S001",
+                    e.to_string(),
+                )],
+            })
+        }
+    };
+    let problems = crate::seed::check(&pack, &policy);
+    Ok(CheckOutcome {
+        summary: if problems.is_empty() {
+            format!(
+                "seed OK: pack `{}`, {} entries (sha256 {})",
+                pack.name,
+                pack.entries.len(),
+                pack.content_hash
+            )
+        } else {
+            format!(
+                "seed INVALID: pack `{}`: {} problem(s)",
+                pack.name,
+                problems.len()
+            )
+        },
+        findings: problems
+            .iter()
+            .map(|p| finding(Severity::Error, &p.file, "S002", p.message.clone()))
+            .collect(),
+    })
+}
+
+/// The audit chain check: `audit verify` on `--db` when it exists.
+pub fn check_audit(inputs: &Inputs) -> anyhow::Result<CheckOutcome> {
+    let db = inputs.db;
+    if !db.exists() {
+        return Ok(CheckOutcome {
+            summary: format!("audit: no database at `{}` (skipped)", db.display()),
+            findings: vec![],
+        });
+    }
+    let store = crate::store::Store::open_existing(db)?;
+    let docs = store.policy_documents()?;
+    let report = store.verify(crate::audit::chain::Verifier::new().with_policies(docs))?;
+    let shown = db.display().to_string();
+    Ok(if report.ok {
+        CheckOutcome {
+            summary: format!("audit OK: `{shown}`, {} events intact", report.events),
+            findings: vec![],
+        }
+    } else {
+        CheckOutcome {
+            summary: format!("audit BROKEN: `{shown}`"),
+            findings: report
+                .problems
+                .iter()
+                .map(|p| {
+                    let at = p.seq.map(|s| format!("seq {s}: ")).unwrap_or_default();
+                    finding(
+                        Severity::Error,
+                        &shown,
+                        "A001",
+                        format!("{at}{}", p.message),
+                    )
+                })
+                .collect(),
         }
     })
 }
