@@ -74,7 +74,8 @@ for c in bad-mode bad-bool bad-days bad-pack bad-dims no-since bad-until; do
 done
 
 # --- monitor mode: engine wrote no monitor file -> exit code handed on, not raised ------------
-run_case monitor-missing GITHUB_RETENTION_DAYS=90
+# A policy file that does not exist makes `ci` stop before it writes anything (exit 1).
+run_case monitor-missing GITHUB_RETENTION_DAYS=90 INPUT_POLICY=does-not-exist/policy.yaml
 check "run monitor: the script itself exits 0 (action.yml fails later)" exited monitor-missing 0
 check "run monitor: exit-code output carries the engine's non-zero code" has "${tmp}/monitor-missing/output" '^exit-code=[1-9]$'
 check "run monitor: overall-ok=false" has "${tmp}/monitor-missing/output" '^overall-ok=false$'
