@@ -8,9 +8,13 @@
 
 pub mod audit;
 pub mod eval_runs;
+pub mod export;
+pub mod lock;
 pub mod ops;
+pub mod outbox;
 pub mod policy;
 pub mod seed;
+pub mod sweeper;
 pub mod validate;
 
 use crate::cli::{Cli, Command, PolicyCommand};
@@ -39,6 +43,10 @@ pub fn dispatch(cli: Cli) -> ExitStatus {
         Command::Period(args) => ops::period_cmd(&cli, args),
         Command::Approve(args) => ops::approve_cmd(&cli, args),
         Command::Adjust(args) => ops::adjust_cmd(&cli, args),
+        Command::Outbox(args) => outbox::run(&cli, args),
+        Command::Sweeper(args) => sweeper::run(&cli, args),
+        Command::Lock(args) => lock::run(&cli, args),
+        Command::AuditEvidenceExport(args) => export::run(&cli, args),
     };
     match result {
         Ok(status) => status,

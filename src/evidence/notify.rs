@@ -223,7 +223,8 @@ mod tests {
     #[test]
     fn redaction_hides_the_url_and_its_path() {
         let url = "https://hooks.slack.com/services/T0/B0/secret";
-        let msg = format!("error sending request for url ({url}): boom; path /services/T0/B0/secret");
+        let msg =
+            format!("error sending request for url ({url}): boom; path /services/T0/B0/secret");
         let r = redact(&msg, &[url]);
         assert!(!r.contains("secret"), "{r}");
         assert!(r.contains("[redacted]"));

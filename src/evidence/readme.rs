@@ -206,15 +206,27 @@ pub fn render(r: &ReadmeInput) -> String {
     w(&mut o, &r.command_line);
     w(&mut o, "```");
     w(&mut o, "");
-    w(&mut o, "(`--out` and `--force` are left out: they choose where the zip goes, not what is in it.)");
+    w(
+        &mut o,
+        "(`--out` and `--force` are left out: they choose where the zip goes, not what is in it.)",
+    );
     w(&mut o, "");
     w(&mut o, "| Parameter | Value |");
     w(&mut o, "|---|---|");
     for (k, v) in &r.params {
         w(&mut o, format!("| {k} | `{v}` |"));
     }
-    w(&mut o, format!("| tool version | `closegate-engine {}` |", r.tool_version));
-    w(&mut o, format!("| policy in force | `{}` (sha256 `{}`) |", r.policy.0, r.policy.1));
+    w(
+        &mut o,
+        format!("| tool version | `closegate-engine {}` |", r.tool_version),
+    );
+    w(
+        &mut o,
+        format!(
+            "| policy in force | `{}` (sha256 `{}`) |",
+            r.policy.0, r.policy.1
+        ),
+    );
     w(
         &mut o,
         format!(
@@ -223,7 +235,10 @@ pub fn render(r: &ReadmeInput) -> String {
         ),
     );
     w(&mut o, "");
-    w(&mut o, "The same database, parameters and generation time give a byte-identical zip.");
+    w(
+        &mut o,
+        "The same database, parameters and generation time give a byte-identical zip.",
+    );
     w(&mut o, "");
 
     w(&mut o, "## Files");
@@ -231,14 +246,25 @@ pub fn render(r: &ReadmeInput) -> String {
     w(&mut o, "| File | What it holds | sha256 | bytes |");
     w(&mut o, "|---|---|---|---|");
     for (name, sha, len) in &r.files {
-        w(&mut o, format!("| `{name}` | {} | `{sha}` | {len} |", describe(name)));
+        w(
+            &mut o,
+            format!("| `{name}` | {} | `{sha}` | {len} |", describe(name)),
+        );
     }
     w(&mut o, "");
 
     w(&mut o, "## Population and sample");
     w(&mut o, "");
-    w(&mut o, format!("- Audit events in the window: **{}**{}", r.events_in_window,
-        r.seq_range.map(|(a, b)| format!(" (seq {a} .. {b})")).unwrap_or_default()));
+    w(
+        &mut o,
+        format!(
+            "- Audit events in the window: **{}**{}",
+            r.events_in_window,
+            r.seq_range
+                .map(|(a, b)| format!(" (seq {a} .. {b})"))
+                .unwrap_or_default()
+        ),
+    );
     for (t, n) in &r.by_type {
         w(&mut o, format!("  - `{t}`: {n}"));
     }
@@ -246,11 +272,39 @@ pub fn render(r: &ReadmeInput) -> String {
         "- Boundary population (above materiality or touching an always-human account): **{}**; {} of them not already in the random sample",
         r.boundary_population, r.boundary_eligible
     ));
-    w(&mut o, format!("- Random sample: **{}** of {} wanted{}", r.random_n, r.sample_size,
-        if r.random_n < r.sample_size { " (population smaller than the sample: taken whole)" } else { "" }));
-    w(&mut o, format!("- Boundary sample: **{}** of {} wanted{}", r.boundary_n, r.sample_size,
-        if r.boundary_n < r.sample_size { " (population smaller than the sample: taken whole)" } else { "" }));
-    w(&mut o, format!("- Actors listed: {}; dead letters: {}; sweeper runs in the window: {}", r.actors, r.dead_letters, r.sweeper_runs));
+    w(
+        &mut o,
+        format!(
+            "- Random sample: **{}** of {} wanted{}",
+            r.random_n,
+            r.sample_size,
+            if r.random_n < r.sample_size {
+                " (population smaller than the sample: taken whole)"
+            } else {
+                ""
+            }
+        ),
+    );
+    w(
+        &mut o,
+        format!(
+            "- Boundary sample: **{}** of {} wanted{}",
+            r.boundary_n,
+            r.sample_size,
+            if r.boundary_n < r.sample_size {
+                " (population smaller than the sample: taken whole)"
+            } else {
+                ""
+            }
+        ),
+    );
+    w(
+        &mut o,
+        format!(
+            "- Actors listed: {}; dead letters: {}; sweeper runs in the window: {}",
+            r.actors, r.dead_letters, r.sweeper_runs
+        ),
+    );
     w(&mut o, format!("- Monitor runs in the window: {} (source: {}); coverage {ok} OK, {fail} FAIL, {missing} MISSING day(s), {regressions} regression(s)", r.eval_runs, r.eval_source));
     w(&mut o, format!("- Policy file history: {} commit(s); {} `policy_version` value(s) in the window; {} unreviewed",
         r.policy_commits, r.policy_versions_seen, r.unreviewed_versions.len()));
@@ -260,7 +314,13 @@ pub fn render(r: &ReadmeInput) -> String {
     w(&mut o, format!("- `head_hash_at_until` = hash of the event with the largest seq whose `ts` is before `{}`: seq {}, `{}`", r.end_utc, r.head_at_until.0, r.head_at_until.1));
     w(&mut o, format!("- `sample_seed = sha256(\"closegate-sample:\" || since || \":\" || until || \":\" || head_hash_at_until)` = `{}`", r.seed));
     w(&mut o, "- `rank(event) = sha256(sample_seed || \":\" || event.hash)`, all values lower-case hex text.");
-    w(&mut o, format!("- Random: the {} events of the window with the smallest rank.", r.sample_size));
+    w(
+        &mut o,
+        format!(
+            "- Random: the {} events of the window with the smallest rank.",
+            r.sample_size
+        ),
+    );
     w(&mut o, format!("- Boundary: the {} boundary events with the smallest rank, leaving out those already in the random sample (so every row is a distinct event). `boundary_reason` says why each is a boundary event.", r.sample_size));
     let b = &r.boundary_rule;
     w(&mut o, format!(
@@ -275,10 +335,31 @@ pub fn render(r: &ReadmeInput) -> String {
 
     w(&mut o, "## Audit-chain verification");
     w(&mut o, "");
-    w(&mut o, format!("- Result: **{}** ({} problem(s))", if r.chain.ok { "INTACT" } else { "BROKEN" }, r.chain.problems_total));
-    w(&mut o, format!("- Events in the log: {}; head seq {}; head hash `{}`", r.chain.events, r.chain.head_seq, r.chain.head_hash));
-    w(&mut o, format!("- Window: {} event(s){}", r.events_in_window,
-        r.seq_range.map(|(a, b)| format!(", first seq {a}, last seq {b}")).unwrap_or_default()));
+    w(
+        &mut o,
+        format!(
+            "- Result: **{}** ({} problem(s))",
+            if r.chain.ok { "INTACT" } else { "BROKEN" },
+            r.chain.problems_total
+        ),
+    );
+    w(
+        &mut o,
+        format!(
+            "- Events in the log: {}; head seq {}; head hash `{}`",
+            r.chain.events, r.chain.head_seq, r.chain.head_hash
+        ),
+    );
+    w(
+        &mut o,
+        format!(
+            "- Window: {} event(s){}",
+            r.events_in_window,
+            r.seq_range
+                .map(|(a, b)| format!(", first seq {a}, last seq {b}"))
+                .unwrap_or_default()
+        ),
+    );
     w(&mut o, "- Every event's `hash = sha256(prev_hash || canonical_json(event))` was recomputed from seq 1 (see `docs/audit-log.md`); re-run with `closegate-engine --db DB audit verify --expect-head SEQ:HASH`.");
     w(&mut o, "");
 
@@ -308,7 +389,10 @@ pub fn render(r: &ReadmeInput) -> String {
     }
     w(&mut o, "```");
     w(&mut o, "");
-    w(&mut o, "Population, seq range and head at `until` (sqlite3):");
+    w(
+        &mut o,
+        "Population, seq range and head at `until` (sqlite3):",
+    );
     w(&mut o, "");
     w(&mut o, "```sh");
     w(&mut o, format!("sqlite3 '{}' \"SELECT COUNT(*), MIN(seq), MAX(seq) FROM audit_log WHERE ts >= '{}' AND ts < '{}'\"", r.db, r.start_utc, r.end_utc));
@@ -320,14 +404,35 @@ pub fn render(r: &ReadmeInput) -> String {
     w(&mut o, "");
     w(&mut o, "```sh");
     w(&mut o, format!("HEAD=$(sqlite3 '{}' \"SELECT hash FROM audit_log WHERE ts < '{}' ORDER BY seq DESC LIMIT 1\")", r.db, r.end_utc));
-    w(&mut o, format!("SEED=$(printf '%s' \"closegate-sample:{}:{}:$HEAD\" | sha256sum | cut -d' ' -f1)", r.since, r.until));
-    w(&mut o, format!("sqlite3 '{}' \"SELECT seq, hash FROM audit_log WHERE ts >= '{}' AND ts < '{}'\" |", r.db, r.start_utc, r.end_utc));
+    w(
+        &mut o,
+        format!(
+            "SEED=$(printf '%s' \"closegate-sample:{}:{}:$HEAD\" | sha256sum | cut -d' ' -f1)",
+            r.since, r.until
+        ),
+    );
+    w(
+        &mut o,
+        format!(
+            "sqlite3 '{}' \"SELECT seq, hash FROM audit_log WHERE ts >= '{}' AND ts < '{}'\" |",
+            r.db, r.start_utc, r.end_utc
+        ),
+    );
     w(&mut o, "  while IFS='|' read -r seq hash; do");
     w(&mut o, "    printf '%s %s\\n' \"$(printf '%s' \"$SEED:$hash\" | sha256sum | cut -d' ' -f1)\" \"$seq\"");
-    w(&mut o, format!("  done | sort | head -n {}   # rank and seq of the random sample", r.sample_size));
+    w(
+        &mut o,
+        format!(
+            "  done | sort | head -n {}   # rank and seq of the random sample",
+            r.sample_size
+        ),
+    );
     w(&mut o, "```");
     w(&mut o, "");
-    w(&mut o, "Both samples and the boundary population (python3, standard library only):");
+    w(
+        &mut o,
+        "Both samples and the boundary population (python3, standard library only):",
+    );
     w(&mut o, "");
     w(&mut o, "```python");
     o.push_str(&python_script(r));

@@ -87,8 +87,7 @@ pub fn boundary_reason(ev: &NewEvent, policy: &Policy) -> Option<String> {
         }
         _ => false,
     };
-    if !override_applies && dec(&ev.amount_base).is_some_and(|a| a > policy.materiality.threshold)
-    {
+    if !override_applies && dec(&ev.amount_base).is_some_and(|a| a > policy.materiality.threshold) {
         why.push("materiality".to_string());
     }
     for h in &policy.always_human_accounts {

@@ -426,7 +426,8 @@ impl Tx<'_> {
 
     /// Records a failed attempt on a row still leased with `token`: `attempts + 1`, the error
     /// and its time; then `PENDING` again with `next_attempt_at = retry_at`, or `DEAD_LETTER`
-    /// when `retry_at` is `None`. Returns whether the row was still held.
+    /// when `retry_at` is `None`. `max_attempts` is recorded (a drain may override the row's
+    /// limit). Returns whether the row was still held.
     pub fn fail_outbox(
         &self,
         id: i64,
@@ -434,6 +435,7 @@ impl Tx<'_> {
         error: &str,
         error_at: &str,
         retry_at: Option<&str>,
+        max_attempts: u32,
     ) -> Result<bool, StoreError> {
         let state = if retry_at.is_some() {
             OutboxState::Pending
@@ -442,12 +444,31 @@ impl Tx<'_> {
         };
         let n = self.w()?.execute(
             "UPDATE outbox SET state = ?3, attempts = attempts + 1, last_error = ?4,
-                    last_error_at = ?5, next_attempt_at = ?6,
+                    last_error_at = ?5, next_attempt_at = ?6, max_attempts = ?7,
                     lease_token = NULL, lease_expires_at = NULL
              WHERE id = ?1 AND state = 'LEASED' AND lease_token = ?2",
-            params![id, token, state.as_str(), error, error_at, retry_at],
+            params![
+                id,
+                token,
+                state.as_str(),
+                error,
+                error_at,
+                retry_at,
+                max_attempts.max(1)
+            ],
         )?;
         Ok(n > 0)
+    }
+
+    /// Number of `PENDING` rows due at `now`.
+    pub fn count_due_outbox(&self, now: &str) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'PENDING'
+               AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)",
+            [now],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
     }
 
     /// `LEASED` rows whose lease expired at or before `now`, by id.
