@@ -274,7 +274,7 @@ mod tests {
         assert_ne!(a, zip(&files("y")).unwrap());
         let mut ar = ::zip::ZipArchive::new(Cursor::new(a)).unwrap();
         let names: Vec<String> = (0..ar.len())
-            .map(|i| ar.by_index(i).unwrap().name().to_string())
+            .map(|i| ar.by_index(i).unwrap().name().unwrap().to_string())
             .collect();
         assert_eq!(names, FILES.map(String::from).to_vec());
         let f = ar.by_index(0).unwrap();
