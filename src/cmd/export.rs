@@ -12,15 +12,15 @@
 //! pinned by `--generated-at` or `SOURCE_DATE_EPOCH`.
 
 use crate::audit::chain::Verifier;
-use crate::audit::event::AuditEvent;
 use crate::cli::{Cli, EvalRunsSourceArgs, ExportArgs};
 use crate::engine::seeding;
 use crate::evidence::bundle::{self, FILES};
-use crate::evidence::eval_runs::{sha256_hex, Tz, Window};
+use crate::evidence::eval_runs::{sha256_hex, Source, Tz, Window};
 use crate::evidence::policy_versions::{self, PolicyVersions};
 use crate::evidence::readme::{self, BoundaryRule, ChainResult, ReadmeInput};
-use crate::evidence::sample::{self, SampleKind, SAMPLE_SIZE};
+use crate::evidence::sample::{self, Sample, SampleKind, SampledEvent, SAMPLE_SIZE};
 use crate::exit::ExitStatus;
+use crate::policy::model::Policy;
 use crate::store::{OutboxState, Store, StoreError};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
@@ -63,40 +63,96 @@ fn generated_at(arg: Option<&str>) -> Result<(String, String)> {
     Ok((ts(Utc::now()), "the wall clock (not pinned)".into()))
 }
 
-/// Everything read from the store in one snapshot.
+/// Everything read from the store in one snapshot. The window's events are streamed once:
+/// only the sample's 50 rows and the counts are kept.
 struct Snapshot {
-    window_events: Vec<AuditEvent>,
+    sample: Sample,
+    seq_range: Option<(u64, u64)>,
+    by_actor: BTreeMap<String, BTreeMap<String, u64>>,
+    by_type: BTreeMap<String, u64>,
+    versions: BTreeMap<String, (u64, String, String)>,
     head_at_until: (u64, String),
-    earliest: Option<(u64, String)>,
     registry: Vec<seeding::RegistryActor>,
     actors: Vec<crate::store::ActorRow>,
     dead: Vec<crate::store::OutboxRow>,
     sweeper: Vec<crate::store::SweeperRunRow>,
 }
 
-fn read_snapshot(store: &Store, start: &str, end: &str) -> Result<Snapshot> {
+fn read_snapshot(
+    store: &Store,
+    policy: &Policy,
+    window: &Window,
+    start: &str,
+    end: &str,
+) -> Result<Snapshot> {
     store.read(|tx| {
-        let mut window_events = Vec::new();
-        let mut head_at_until = (0u64, String::new());
-        let mut earliest: Option<(u64, String)> = None;
+        let head_at_until = tx.last_event_before(end)?.unwrap_or_default();
+        let seed = sample::sample_seed(
+            &window.since.to_string(),
+            &window.until.to_string(),
+            &head_at_until.1,
+        );
+        let mut sampler = sample::Sampler::new(&seed, policy);
+        let mut seq_range: Option<(u64, u64)> = None;
+        let mut by_actor: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
+        let mut versions: BTreeMap<String, (u64, String, String)> = BTreeMap::new();
         tx.for_each_event(1, |e| {
-            if earliest.as_ref().is_none_or(|(_, t)| e.body.ts < *t) {
-                earliest = Some((e.seq, e.body.ts.clone()));
+            let b = &e.body;
+            if b.ts.as_str() < start || b.ts.as_str() >= end {
+                return Ok::<_, anyhow::Error>(());
             }
-            let t = e.body.ts.as_str();
-            if t < end {
-                head_at_until = (e.seq, e.hash.clone());
-                if t >= start {
-                    window_events.push(e);
-                }
+            sampler.offer(&e);
+            seq_range =
+                Some(seq_range.map_or((e.seq, e.seq), |(a, z)| (a.min(e.seq), z.max(e.seq))));
+            *by_actor
+                .entry(b.actor_id.clone())
+                .or_default()
+                .entry(b.event_type.as_str().to_string())
+                .or_default() += 1;
+            *by_type
+                .entry(b.event_type.as_str().to_string())
+                .or_default() += 1;
+            let v =
+                versions
+                    .entry(b.policy_version.clone())
+                    .or_insert((0, b.ts.clone(), b.ts.clone()));
+            v.0 += 1;
+            if b.ts < v.1 {
+                v.1 = b.ts.clone();
             }
-            Ok::<_, anyhow::Error>(())
+            if b.ts > v.2 {
+                v.2 = b.ts.clone();
+            }
+            Ok(())
         })?;
+        let sel = sampler.finish();
+        let mut rows = Vec::with_capacity(sel.picks.len());
+        for p in sel.picks {
+            let event = tx
+                .get_event(p.seq)?
+                .with_context(|| format!("event seq {} vanished during the export", p.seq))?;
+            rows.push(SampledEvent {
+                kind: p.kind,
+                rank: p.rank,
+                boundary_reason: p.boundary_reason,
+                event,
+            });
+        }
         let registry = seeding::registry(tx).map_err(anyhow::Error::new)?;
         Ok(Snapshot {
-            window_events,
+            sample: Sample {
+                seed: sel.seed,
+                population: sel.population,
+                boundary_population: sel.boundary_population,
+                boundary_eligible: sel.boundary_eligible,
+                rows,
+            },
+            seq_range,
+            by_actor,
+            by_type,
+            versions,
             head_at_until,
-            earliest,
             registry,
             actors: tx.list_actors()?,
             dead: tx.list_outbox(Some(OutboxState::DeadLetter))?,
@@ -164,12 +220,14 @@ fn policy_history(path: &Path) -> std::result::Result<Vec<policy_versions::Polic
     Ok(commits)
 }
 
-fn source_words(s: &EvalRunsSourceArgs) -> Vec<String> {
+/// The source flags as resolved (the GitHub repository even when it came from
+/// `GITHUB_REPOSITORY`, and the branch actually used for qualifying runs).
+fn source_words(s: &EvalRunsSourceArgs, used: &Source) -> Vec<String> {
     if let Some(d) = &s.eval_runs_dir {
         return vec!["--eval-runs-dir".into(), sh(&d.display().to_string())];
     }
     let mut v = Vec::new();
-    if let Some(r) = &s.github_repo {
+    if let Some(r) = used.repo.as_ref().or(s.github_repo.as_ref()) {
         v.extend(["--github-repo".into(), sh(r)]);
     }
     v.extend([
@@ -180,7 +238,11 @@ fn source_words(s: &EvalRunsSourceArgs) -> Vec<String> {
         "--qualifying-events".into(),
         sh(&s.qualifying_events.join(",")),
     ]);
-    if let Some(b) = &s.qualifying_branch {
+    if let Some(b) = used
+        .qualifying_branch
+        .as_ref()
+        .or(s.qualifying_branch.as_ref())
+    {
         v.extend(["--qualifying-branch".into(), sh(b)]);
     }
     v
@@ -212,8 +274,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
         .succ_opt()
         .context("--until is the last representable date")?;
     let end = ts(tz.day_start(end_day));
-    let snap = read_snapshot(&store, &start, &end)?;
-    let Some((first_seq, first_ts)) = snap.earliest.clone() else {
+    let Some((first_seq, first_ts)) = store.read(|tx| tx.earliest_event())? else {
         bail!(
             "the audit log of `{}` is empty: nothing to export",
             cli.db.display()
@@ -231,6 +292,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
     }
     // Monitor runs (may fail on a corrupt file, named): before the heavier work.
     let eval = super::eval_runs::build(&window, &tz, &args.source, cli.quiet)?;
+    let snap = read_snapshot(&store, &policy, &window, &start, &end)?;
 
     let report = store.verify(Verifier::new().with_policies(store.policy_documents()?))?;
     let chain = ChainResult {
@@ -248,41 +310,12 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
         }),
     };
 
-    // Sample.
-    let seed = sample::sample_seed(
-        &window.since.to_string(),
-        &window.until.to_string(),
-        &snap.head_at_until.1,
-    );
-    let drawn = sample::draw(&seed, &snap.window_events, &policy);
-    let csv = sample::to_csv(&drawn).into_bytes();
+    let drawn = &snap.sample;
+    let seed = drawn.seed.clone();
+    let csv = sample::to_csv(drawn).into_bytes();
+    let events_in_window = drawn.population;
 
-    // Counts over the window.
-    let mut by_actor: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
-    let mut versions: BTreeMap<String, (u64, String, String)> = BTreeMap::new();
-    for e in &snap.window_events {
-        let b = &e.body;
-        *by_actor
-            .entry(b.actor_id.clone())
-            .or_default()
-            .entry(b.event_type.as_str().to_string())
-            .or_default() += 1;
-        *by_type
-            .entry(b.event_type.as_str().to_string())
-            .or_default() += 1;
-        let v = versions
-            .entry(b.policy_version.clone())
-            .or_insert((0, b.ts.clone(), b.ts.clone()));
-        v.0 += 1;
-        if b.ts < v.1 {
-            v.1 = b.ts.clone();
-        }
-        if b.ts > v.2 {
-            v.2 = b.ts.clone();
-        }
-    }
-    let actors = bundle::actors(&snap.registry, &snap.actors, &by_actor);
+    let actors = bundle::actors(&snap.registry, &snap.actors, &snap.by_actor);
     let unregistered: Vec<String> = actors
         .iter()
         .filter(|a| !a.in_registry && a.events_in_window > 0)
@@ -303,7 +336,8 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
         args.policy_path.as_ref().map(|p| p.display().to_string()),
         note.clone(),
         commits,
-        versions
+        snap.versions
+            .clone()
             .into_iter()
             .map(|(v, (n, a, b))| (v, n, a, b))
             .collect(),
@@ -346,7 +380,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
     if let Some(p) = &args.policy_path {
         words.extend(["--policy-path".into(), sh(&p.display().to_string())]);
     }
-    words.extend(source_words(&args.source));
+    words.extend(source_words(&args.source, &eval.source));
     words.extend(["--generated-at".into(), gen_at.clone()]);
 
     let c = &eval.coverage;
@@ -391,14 +425,9 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
         end_utc: end.clone(),
         db: cli.db.display().to_string(),
         policy: (policy_name, policy.sha256.clone()),
-        events_in_window: snap.window_events.len(),
-        seq_range: snap
-            .window_events
-            .iter()
-            .map(|e| e.seq)
-            .min()
-            .zip(snap.window_events.iter().map(|e| e.seq).max()),
-        by_type: by_type.into_iter().collect(),
+        events_in_window,
+        seq_range: snap.seq_range,
+        by_type: snap.by_type.clone().into_iter().collect(),
         boundary_population: drawn.boundary_population,
         boundary_eligible: drawn.boundary_eligible,
         random_n: drawn.count(SampleKind::Random),
@@ -462,7 +491,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
             args.out.display(),
             zip.len(),
             sha256_hex(&zip),
-            snap.window_events.len(),
+            events_in_window,
             input.random_n,
             input.boundary_n,
             if report.ok { "intact" } else { "BROKEN" },

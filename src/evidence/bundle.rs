@@ -86,6 +86,10 @@ pub struct ActorEntry {
     /// Identity source: `oidc:<issuer>#<subject>`, `header-trust`, `cli-operator`, … (from the
     /// actors table when the actor acted, else from the registry).
     pub identity_source: Option<String>,
+    /// OIDC issuer, when the identity source is `oidc:<issuer>#<subject>`.
+    pub oidc_issuer: Option<String>,
+    /// OIDC subject, when the identity source is `oidc:<issuer>#<subject>`.
+    pub oidc_subject: Option<String>,
     /// The registry's identity source, when registered.
     pub registry_identity_source: Option<String>,
     /// Entity scope from the registry (`None` = unscoped or unregistered).
@@ -110,6 +114,13 @@ pub fn kind_of(actor_id: &str) -> String {
     }
 }
 
+/// Splits `oidc:<issuer>#<subject>` into issuer and subject (the subject after the last `#`).
+pub fn oidc_parts(identity_source: &str) -> Option<(String, String)> {
+    let rest = identity_source.strip_prefix("oidc:")?;
+    let (iss, sub) = rest.rsplit_once('#')?;
+    (!iss.is_empty() && !sub.is_empty()).then(|| (iss.to_string(), sub.to_string()))
+}
+
 /// Merges the registry, the actors table and the window's per-actor event counts, by actor id.
 pub fn actors(
     registry: &[RegistryActor],
@@ -126,13 +137,17 @@ pub fn actors(
             let reg = registry.iter().find(|r| r.id == id);
             let row = table.iter().find(|a| a.actor_id == id);
             let by_type = counts.get(id).cloned().unwrap_or_default();
+            let identity_source = row
+                .map(|r| r.identity_source.clone())
+                .or_else(|| reg.map(|r| r.identity_source.clone()));
+            let oidc = identity_source.as_deref().and_then(oidc_parts);
             ActorEntry {
                 actor_id: id.to_string(),
                 kind: row.map(|r| r.kind.clone()).unwrap_or_else(|| kind_of(id)),
                 name: reg.map(|r| r.name.clone()),
-                identity_source: row
-                    .map(|r| r.identity_source.clone())
-                    .or_else(|| reg.map(|r| r.identity_source.clone())),
+                identity_source,
+                oidc_issuer: oidc.as_ref().map(|o| o.0.clone()),
+                oidc_subject: oidc.map(|o| o.1),
                 registry_identity_source: reg.map(|r| r.identity_source.clone()),
                 entities: reg.and_then(|r| r.entities.clone()),
                 in_registry: reg.is_some(),
@@ -288,6 +303,16 @@ mod tests {
         let mut f = files("x");
         f.pop();
         assert!(matches!(zip(&f), Err(BundleError::Files { .. })));
+    }
+
+    #[test]
+    fn oidc_sources_split_into_issuer_and_subject() {
+        assert_eq!(
+            oidc_parts("oidc:https://idp.example.com#alice"),
+            Some(("https://idp.example.com".into(), "alice".into()))
+        );
+        assert_eq!(oidc_parts("header-trust"), None);
+        assert_eq!(oidc_parts("oidc:#x"), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::audit::event::{AuditEvent, NewEvent};
 use crate::policy::model::Policy;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
+use std::collections::{BinaryHeap, HashSet};
 use std::str::FromStr;
 
 /// Events drawn per sample kind.
@@ -133,42 +133,168 @@ impl Sample {
     }
 }
 
-/// Draws both samples from the events of the window (any order).
+/// A chosen event, before its row is read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pick {
+    /// Random or boundary.
+    pub kind: SampleKind,
+    /// Rank.
+    pub rank: String,
+    /// Seq of the event.
+    pub seq: u64,
+    /// Boundary reason, if any.
+    pub boundary_reason: Option<String>,
+}
+
+/// What [`Sampler::finish`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// The seed.
+    pub seed: String,
+    /// Events offered.
+    pub population: usize,
+    /// Boundary events offered.
+    pub boundary_population: usize,
+    /// Boundary events not in the random sample.
+    pub boundary_eligible: usize,
+    /// Random picks then boundary picks, each by rank.
+    pub picks: Vec<Pick>,
+}
+
+/// The `cap` smallest `(rank, seq)` seen, as a max-heap.
+struct Smallest {
+    cap: usize,
+    heap: BinaryHeap<(String, u64, Option<String>)>,
+}
+
+impl Smallest {
+    fn new(cap: usize) -> Smallest {
+        Smallest {
+            cap,
+            heap: BinaryHeap::with_capacity(cap + 1),
+        }
+    }
+
+    fn offer(&mut self, rank: &str, seq: u64, why: &Option<String>) {
+        if self.heap.len() >= self.cap {
+            match self.heap.peek() {
+                Some(top) if (rank, seq) < (top.0.as_str(), top.1) => {}
+                _ => return,
+            }
+        }
+        self.heap.push((rank.to_string(), seq, why.clone()));
+        if self.heap.len() > self.cap {
+            self.heap.pop();
+        }
+    }
+
+    fn sorted(self) -> Vec<(String, u64, Option<String>)> {
+        self.heap.into_sorted_vec()
+    }
+}
+
+/// Streaming sampler: offer every event of the window once (any order); memory stays bounded
+/// (the 25 smallest ranks overall and the 50 smallest boundary ranks, enough to skip the at most
+/// 25 that are also random picks).
+pub struct Sampler<'p> {
+    seed: String,
+    policy: &'p Policy,
+    population: usize,
+    boundary_population: usize,
+    random: Smallest,
+    boundary: Smallest,
+}
+
+impl<'p> Sampler<'p> {
+    /// A sampler for `seed` under `policy`'s boundary rule.
+    pub fn new(seed: &str, policy: &'p Policy) -> Sampler<'p> {
+        Sampler {
+            seed: seed.to_string(),
+            policy,
+            population: 0,
+            boundary_population: 0,
+            random: Smallest::new(SAMPLE_SIZE),
+            boundary: Smallest::new(2 * SAMPLE_SIZE),
+        }
+    }
+
+    /// Offers one event of the window.
+    pub fn offer(&mut self, e: &AuditEvent) {
+        let r = rank(&self.seed, &e.hash);
+        let why = boundary_reason(&e.body, self.policy);
+        self.population += 1;
+        self.random.offer(&r, e.seq, &why);
+        if why.is_some() {
+            self.boundary_population += 1;
+            self.boundary.offer(&r, e.seq, &why);
+        }
+    }
+
+    /// The picks: random by rank, then boundary by rank (random ones left out).
+    pub fn finish(self) -> Selection {
+        let random = self.random.sorted();
+        let taken: HashSet<u64> = random.iter().map(|r| r.1).collect();
+        let overlap = random.iter().filter(|r| r.2.is_some()).count();
+        let mut picks: Vec<Pick> = random
+            .into_iter()
+            .map(|(rank, seq, boundary_reason)| Pick {
+                kind: SampleKind::Random,
+                rank,
+                seq,
+                boundary_reason,
+            })
+            .collect();
+        picks.extend(
+            self.boundary
+                .sorted()
+                .into_iter()
+                .filter(|r| !taken.contains(&r.1))
+                .take(SAMPLE_SIZE)
+                .map(|(rank, seq, boundary_reason)| Pick {
+                    kind: SampleKind::Boundary,
+                    rank,
+                    seq,
+                    boundary_reason,
+                }),
+        );
+        Selection {
+            seed: self.seed,
+            population: self.population,
+            boundary_population: self.boundary_population,
+            boundary_eligible: self.boundary_population - overlap,
+            picks,
+        }
+    }
+}
+
+/// Draws both samples from the events of the window held in memory (any order): a
+/// [`Sampler`] over them, with the rows filled from the slice.
 pub fn draw(seed: &str, events: &[AuditEvent], policy: &Policy) -> Sample {
-    let mut ranked: Vec<(String, &AuditEvent, Option<String>)> = events
-        .iter()
-        .map(|e| (rank(seed, &e.hash), e, boundary_reason(&e.body, policy)))
-        .collect();
-    ranked.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.seq.cmp(&b.1.seq)));
-    let boundary_population = ranked.iter().filter(|r| r.2.is_some()).count();
-    let mut rows = Vec::with_capacity(2 * SAMPLE_SIZE);
-    let mut taken = HashSet::new();
-    for (r, e, why) in ranked.iter().take(SAMPLE_SIZE) {
-        taken.insert(e.seq);
-        rows.push(SampledEvent {
-            kind: SampleKind::Random,
-            rank: r.clone(),
-            boundary_reason: why.clone(),
-            event: (*e).clone(),
-        });
+    let mut s = Sampler::new(seed, policy);
+    for e in events {
+        s.offer(e);
     }
-    let eligible: Vec<_> = ranked
+    let sel = s.finish();
+    let rows = sel
+        .picks
         .iter()
-        .filter(|(_, e, why)| why.is_some() && !taken.contains(&e.seq))
+        .filter_map(|p| {
+            events
+                .iter()
+                .find(|e| e.seq == p.seq)
+                .map(|e| SampledEvent {
+                    kind: p.kind,
+                    rank: p.rank.clone(),
+                    boundary_reason: p.boundary_reason.clone(),
+                    event: e.clone(),
+                })
+        })
         .collect();
-    for (r, e, why) in eligible.iter().take(SAMPLE_SIZE) {
-        rows.push(SampledEvent {
-            kind: SampleKind::Boundary,
-            rank: r.clone(),
-            boundary_reason: why.clone(),
-            event: (*e).clone(),
-        });
-    }
     Sample {
-        seed: seed.to_string(),
-        population: events.len(),
-        boundary_population,
-        boundary_eligible: eligible.len(),
+        seed: sel.seed,
+        population: sel.population,
+        boundary_population: sel.boundary_population,
+        boundary_eligible: sel.boundary_eligible,
         rows,
     }
 }
@@ -278,6 +404,78 @@ mod tests {
             rank(&s, "cd"),
             hex::encode(Sha256::digest(format!("{s}:cd").as_bytes()))
         );
+    }
+
+    /// The streaming sampler equals the definition: sort everything by (rank, seq), take 25;
+    /// then the boundary events not taken, 25.
+    #[test]
+    fn streaming_sampler_matches_a_full_sort() {
+        use crate::audit::event::{EventSubject, EventType};
+        let policy = crate::policy::load(
+            "p",
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/seed/saas/policy.yaml"
+            )),
+        )
+        .map(|x| x.0)
+        .unwrap();
+        let events: Vec<AuditEvent> = (1..=400u64)
+            .map(|i| AuditEvent {
+                seq: i,
+                body: NewEvent {
+                    event_id: format!("e{i}"),
+                    ts: "2026-01-01T00:00:00Z".into(),
+                    actor_id: "engine:x".into(),
+                    actor_kind: "engine".into(),
+                    action: "a".into(),
+                    tier: "T0".into(),
+                    decision: "allow".into(),
+                    reasons: vec![],
+                    event_type: EventType::MatchProposed,
+                    subject: EventSubject::default(),
+                    entity: Some("US-PARENT".into()),
+                    accounts: vec![if i % 7 == 0 {
+                        "1030".into()
+                    } else {
+                        "1200".into()
+                    }],
+                    amount: None,
+                    currency: Some("USD".into()),
+                    amount_base: Some(if i % 5 == 0 { "20000.00" } else { "5.00" }.into()),
+                    policy_version: "v".into(),
+                    rationale: None,
+                },
+                prev_hash: String::new(),
+                hash: hex::encode(Sha256::digest(i.to_string().as_bytes())),
+            })
+            .collect();
+        let seed = sample_seed("2026-01-01", "2026-01-31", "h");
+        let got = draw(&seed, &events, &policy);
+        let mut all: Vec<(String, u64, bool)> = events
+            .iter()
+            .map(|e| {
+                (
+                    rank(&seed, &e.hash),
+                    e.seq,
+                    boundary_reason(&e.body, &policy).is_some(),
+                )
+            })
+            .collect();
+        all.sort();
+        let random: Vec<u64> = all.iter().take(25).map(|x| x.1).collect();
+        let boundary: Vec<u64> = all
+            .iter()
+            .filter(|x| x.2 && !random.contains(&x.1))
+            .take(25)
+            .map(|x| x.1)
+            .collect();
+        let want: Vec<u64> = random.iter().chain(boundary.iter()).copied().collect();
+        let seqs: Vec<u64> = got.rows.iter().map(|r| r.event.seq).collect();
+        assert_eq!(seqs, want);
+        assert_eq!(got.population, 400);
+        assert_eq!(got.boundary_population, all.iter().filter(|x| x.2).count());
+        assert_eq!(got.count(SampleKind::Boundary), 25);
     }
 
     #[test]

@@ -514,6 +514,32 @@ impl Tx<'_> {
             .collect())
     }
 
+    /// `(seq, hash)` of the event with the largest seq whose `ts` is before `ts` (the head of
+    /// the log as of that time), `None` when there is none. For the evidence export's seed.
+    pub fn last_event_before(&self, ts: &str) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM audit_log WHERE ts < ?1 ORDER BY seq DESC LIMIT 1",
+                [ts],
+                |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// `(seq, ts)` of the event with the smallest `ts` (ties: smallest seq), `None` when the log
+    /// is empty: the earliest retained event.
+    pub fn earliest_event(&self) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, ts FROM audit_log ORDER BY ts, seq LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
     /// Sets the end time of a sweeper run.
     pub fn finish_sweeper_run(&self, id: i64, finished_at: &str) -> Result<(), StoreError> {
         self.w()?.execute(
