@@ -472,3 +472,49 @@ fn bad_input_exits_1_and_writes_no_zip() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(std::fs::read_to_string(&z).unwrap(), "keep");
 }
+
+#[test]
+fn small_population_is_taken_whole_and_source_date_epoch_pins_the_time() {
+    let (t, db, mon) = setup();
+    let con = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = con
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE ts >= '2025-12-03T12:00:00Z' AND ts < '2025-12-04T12:00:00Z'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(n > 0 && n < 25, "the first day, in UTC-12, is small: {n}");
+    let mut zips = Vec::new();
+    for name in ["e1.zip", "e2.zip"] {
+        let z = t.path().join(name);
+        let o = bin()
+            .arg("--db")
+            .arg(&db)
+            .args([
+                "audit-evidence-export",
+                "--since",
+                "2025-12-03",
+                "--until",
+                "2025-12-03",
+                "--tz=-12:00",
+            ])
+            .arg("--out")
+            .arg(&z)
+            .arg("--eval-runs-dir")
+            .arg(&mon)
+            .env("SOURCE_DATE_EPOCH", "1780000000")
+            .output()
+            .unwrap();
+        ok(&o);
+        zips.push(std::fs::read(&z).unwrap());
+    }
+    assert_eq!(zips[0], zips[1]);
+    let map = zip_map(&t.path().join("e1.zip"));
+    let rows = csv_rows(&map["audit-sample.csv"]);
+    assert_eq!(rows.iter().filter(|r| r.0 == "random").count() as i64, n);
+    let readme = String::from_utf8(map["README.md"].clone()).unwrap();
+    assert!(readme.contains("**Small population**"), "{readme}");
+    assert!(readme.contains("population smaller than the sample: taken whole"));
+    assert!(readme.contains("2026-05-28T20:26:40Z") && readme.contains("SOURCE_DATE_EPOCH"));
+}
