@@ -83,6 +83,16 @@ pub enum Command {
     /// validate, one recon pass, eval (all dimensions) and soc2-monitor, stopping at the first
     /// hard error, then a compact table.
     Ci(CiArgs),
+    /// The outbox of side effects (HITL notifications): drain delivers due messages.
+    Outbox(OutboxArgs),
+    /// The recovery sweeper: releases expired locks and outbox leases, flags aged exceptions.
+    Sweeper(SweeperArgs),
+    /// Advisory locks (named, with a TTL and the holder's pid).
+    Lock(LockArgs),
+    /// Build the auditor's PBC bundle: a deterministic zip of exactly seven files (README.md,
+    /// audit-sample.csv, actors.json, dead-letters.json, policy-versions.json, eval-runs.json,
+    /// sweeper-runs.json). See docs/evidence-export.md.
+    AuditEvidenceExport(Box<ExportArgs>),
 }
 
 /// Where the eval fixtures come from and how to run.
@@ -191,6 +201,139 @@ pub enum ReconCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+}
+
+/// `outbox`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutboxArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: OutboxCommand,
+}
+
+/// `outbox` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum OutboxCommand {
+    /// Deliver the PENDING messages due now: HITL notifications as Slack Block Kit to
+    /// $CLOSEGATE_SLACK_HOOK (or generic JSON to $CLOSEGATE_WEBHOOK_URL), other kinds as
+    /// generic JSON to $CLOSEGATE_WEBHOOK_URL. Each row is leased with a token and an expiry;
+    /// a failed attempt is retried with exponential backoff; after the attempt limit it moves to
+    /// DEAD_LETTER. Every transition is an audit event. Repeats passes until nothing is due.
+    Drain {
+        /// Attempts before dead-lettering (default: the row's own limit, 8).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+        max_attempts: Option<u32>,
+        /// Lease length in seconds (the HTTP timeout stays below it).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=3600))]
+        lease_secs: u64,
+        /// First backoff step in seconds (doubles per failed attempt, capped at 6 h).
+        #[arg(long, default_value_t = 30)]
+        backoff_secs: u64,
+        /// One pass over the rows due at start, then stop.
+        #[arg(long)]
+        once: bool,
+        /// Test support: the clock (RFC 3339) instead of the wall clock.
+        #[arg(long, hide = true)]
+        now: Option<String>,
+    },
+}
+
+/// `sweeper`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SweeperArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: SweeperCommand,
+}
+
+/// `sweeper` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SweeperCommand {
+    /// One sweep: release expired advisory locks and expired outbox leases (each a failed
+    /// attempt), flag EXCEPTION/UNMATCHED entries older than N business days, and record the run
+    /// (sweeper_runs row + SWEEPER_RUN audit event).
+    Run {
+        /// The sweeper's identity.
+        #[arg(long, default_value = "engine:sweeper")]
+        actor: String,
+        /// Business days (Mon-Fri) after which an open exception is flagged for escalation.
+        #[arg(long, default_value_t = 5)]
+        aged_days: u32,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Test support: the clock (RFC 3339) instead of the wall clock.
+        #[arg(long, hide = true)]
+        now: Option<String>,
+    },
+}
+
+/// `lock`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LockArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: LockCommand,
+}
+
+/// `lock` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum LockCommand {
+    /// Take a named lock for TTL seconds; prints its token. Refused while another holder has it
+    /// (an expired lock is released by `sweeper run`).
+    Acquire {
+        /// Lock name.
+        name: String,
+        /// Time to live in seconds.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        ttl_secs: u64,
+        /// Holder name (default `pid:<pid>`).
+        #[arg(long)]
+        holder: Option<String>,
+        /// Keep the process alive this many seconds holding the lock, then release it (a killed
+        /// process leaves the lock to the sweeper).
+        #[arg(long)]
+        hold_secs: Option<u64>,
+    },
+    /// Release a lock held with TOKEN.
+    Release {
+        /// Lock name.
+        name: String,
+        /// The token printed by `acquire`.
+        #[arg(long)]
+        token: String,
+    },
+    /// List the locks.
+    List,
+}
+
+/// `audit-evidence-export`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// First day of the window (inclusive), YYYY-MM-DD, in --tz.
+    #[arg(long)]
+    pub since: chrono::NaiveDate,
+    /// Last day of the window (inclusive), YYYY-MM-DD, in --tz.
+    #[arg(long)]
+    pub until: chrono::NaiveDate,
+    /// The zip to write (atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Day boundaries: `UTC` or a fixed offset such as `+02:00`.
+    #[arg(long, default_value = "UTC")]
+    pub tz: String,
+    /// The policy file in git whose history goes into policy-versions.json (`git log --follow`).
+    #[arg(long)]
+    pub policy_path: Option<PathBuf>,
+    /// Pin the README's generation time (RFC 3339). Default: $SOURCE_DATE_EPOCH, else now.
+    #[arg(long)]
+    pub generated_at: Option<String>,
+    /// Where the monitor runs come from.
+    #[command(flatten)]
+    pub source: EvalRunsSourceArgs,
 }
 
 /// `seed`.

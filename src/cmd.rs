@@ -10,10 +10,14 @@ pub mod audit;
 pub mod ci;
 pub mod eval;
 pub mod eval_runs;
+pub mod export;
+pub mod lock;
 pub mod monitor;
 pub mod ops;
+pub mod outbox;
 pub mod policy;
 pub mod seed;
+pub mod sweeper;
 pub mod validate;
 
 use crate::cli::{Cli, Command, PolicyCommand};
@@ -46,6 +50,10 @@ pub fn dispatch(cli: Cli) -> ExitStatus {
         Command::Eval(args) => eval::run(&cli, &args.common).map(|(status, _)| status),
         Command::Soc2Monitor(args) => monitor::run(&cli, args),
         Command::Ci(args) => ci::run(&cli, args),
+        Command::Outbox(args) => outbox::run(&cli, args),
+        Command::Sweeper(args) => sweeper::run(&cli, args),
+        Command::Lock(args) => lock::run(&cli, args),
+        Command::AuditEvidenceExport(args) => export::run(&cli, args),
     };
     match result {
         Ok(status) => status,

@@ -1,6 +1,7 @@
 //! Operational tables: stored policy texts, meta key/values, and the rows of the outbox,
 //! advisory locks and sweeper runs. Basic typed inserts and reads only: the workers that lease,
-//! retry and sweep belong to the evidence issue. Must not implement worker logic here.
+//! retry and sweep (issue 6) live in `cmd::outbox` / `cmd::sweeper`; here are only their atomic
+//! compare-and-swap row operations. Must not implement worker logic (backoff, delivery) here.
 
 use super::{Store, StoreError, Tx};
 use rusqlite::{params, OptionalExtension, Row};
@@ -374,5 +375,177 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+/// Outbox worker and sweeper operations (issue 6). Every write is a compare-and-swap on the
+/// row's state and lease token, so a worker whose lease was taken away (by the sweeper, or by
+/// another worker after expiry) cannot complete or reschedule a row it no longer holds.
+impl Tx<'_> {
+    /// Leases the oldest `PENDING` row due at `now` (`next_attempt_at` null or `<= now`): sets
+    /// state `LEASED`, `lease_token` and `lease_expires_at`. Returns the leased row, `None` when
+    /// nothing is due. Times are RFC 3339 UTC strings (`...Z`), compared as text.
+    pub fn lease_due_outbox(
+        &self,
+        now: &str,
+        token: &str,
+        lease_expires_at: &str,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        let conn = self.w()?;
+        let id: Option<i64> = conn
+            .query_row(
+                "SELECT id FROM outbox WHERE state = 'PENDING'
+                   AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+                 ORDER BY COALESCE(next_attempt_at, created_ts), id LIMIT 1",
+                [now],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(id) = id else { return Ok(None) };
+        let n = conn.execute(
+            "UPDATE outbox SET state = 'LEASED', lease_token = ?2, lease_expires_at = ?3
+             WHERE id = ?1 AND state = 'PENDING'",
+            params![id, token, lease_expires_at],
+        )?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.get_outbox(id)
+    }
+
+    /// `LEASED` → `DELIVERED` if the row is still leased with `token`. Returns whether it was.
+    pub fn complete_outbox(&self, id: i64, token: &str) -> Result<bool, StoreError> {
+        let n = self.w()?.execute(
+            "UPDATE outbox SET state = 'DELIVERED', attempts = attempts + 1,
+                    lease_token = NULL, lease_expires_at = NULL, next_attempt_at = NULL
+             WHERE id = ?1 AND state = 'LEASED' AND lease_token = ?2",
+            params![id, token],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Records a failed attempt on a row still leased with `token`: `attempts + 1`, the error
+    /// and its time; then `PENDING` again with `next_attempt_at = retry_at`, or `DEAD_LETTER`
+    /// when `retry_at` is `None`. `max_attempts` is recorded (a drain may override the row's
+    /// limit). Returns whether the row was still held.
+    pub fn fail_outbox(
+        &self,
+        id: i64,
+        token: &str,
+        error: &str,
+        error_at: &str,
+        retry_at: Option<&str>,
+        max_attempts: u32,
+    ) -> Result<bool, StoreError> {
+        let state = if retry_at.is_some() {
+            OutboxState::Pending
+        } else {
+            OutboxState::DeadLetter
+        };
+        let n = self.w()?.execute(
+            "UPDATE outbox SET state = ?3, attempts = attempts + 1, last_error = ?4,
+                    last_error_at = ?5, next_attempt_at = ?6, max_attempts = ?7,
+                    lease_token = NULL, lease_expires_at = NULL
+             WHERE id = ?1 AND state = 'LEASED' AND lease_token = ?2",
+            params![
+                id,
+                token,
+                state.as_str(),
+                error,
+                error_at,
+                retry_at,
+                max_attempts.max(1)
+            ],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Number of `PENDING` rows due at `now`.
+    pub fn count_due_outbox(&self, now: &str) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'PENDING'
+               AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)",
+            [now],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// `LEASED` rows whose lease expired at or before `now`, by id.
+    pub fn expired_outbox_leases(&self, now: &str) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {OUTBOX_COLS} FROM outbox
+             WHERE state = 'LEASED' AND lease_expires_at IS NOT NULL AND lease_expires_at <= ?1
+             ORDER BY id"
+        ))?;
+        let mut rows = stmt.query([now])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(outbox_from_row(r)?);
+        }
+        Ok(out)
+    }
+
+    /// Every advisory lock, by name.
+    pub fn list_locks(&self) -> Result<Vec<LockRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, holder, token, pid, acquired_at, expires_at
+             FROM advisory_locks ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(LockRow {
+                name: r.get(0)?,
+                holder: r.get(1)?,
+                token: r.get(2)?,
+                pid: r.get(3)?,
+                acquired_at: r.get(4)?,
+                expires_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Advisory locks that expired at or before `now`, by name.
+    pub fn expired_locks(&self, now: &str) -> Result<Vec<LockRow>, StoreError> {
+        Ok(self
+            .list_locks()?
+            .into_iter()
+            .filter(|l| l.expires_at.as_str() <= now)
+            .collect())
+    }
+
+    /// `(seq, hash)` of the event with the largest seq whose `ts` is before `ts` (the head of
+    /// the log as of that time), `None` when there is none. For the evidence export's seed.
+    pub fn last_event_before(&self, ts: &str) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM audit_log WHERE ts < ?1 ORDER BY seq DESC LIMIT 1",
+                [ts],
+                |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// `(seq, ts)` of the event with the smallest `ts` (ties: smallest seq), `None` when the log
+    /// is empty: the earliest retained event.
+    pub fn earliest_event(&self) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, ts FROM audit_log ORDER BY ts, seq LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Sets the end time of a sweeper run.
+    pub fn finish_sweeper_run(&self, id: i64, finished_at: &str) -> Result<(), StoreError> {
+        self.w()?.execute(
+            "UPDATE sweeper_runs SET finished_at = ?2 WHERE id = ?1",
+            params![id, finished_at],
+        )?;
+        Ok(())
     }
 }
