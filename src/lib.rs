@@ -19,6 +19,7 @@ pub mod policy;
 pub mod recon;
 pub mod seed;
 pub mod store;
+pub mod webhook;
 
 use exit::ExitStatus;
 

@@ -236,31 +236,19 @@ fn secret_from_env(var: &str) -> Result<Option<Secret>> {
 
 /// HTTP transport: Slack for HITL notifications when configured, else the generic webhook.
 struct Http {
-    rt: tokio::runtime::Runtime,
-    client: reqwest::Client,
+    poster: crate::webhook::Poster,
     slack: Option<Secret>,
     webhook: Option<Secret>,
 }
 
 impl Http {
     fn new(slack: Option<Secret>, webhook: Option<Secret>, lease: Duration) -> Result<Http> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the HTTP runtime")?;
         // Keep the whole request well inside the lease.
         let secs = (lease.num_seconds() / 2).clamp(2, 30) as u64;
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("closegate-engine/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(StdDuration::from_secs(secs.min(10)))
-            .timeout(StdDuration::from_secs(secs))
-            .build()
-            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {}", e.without_url()))?;
+        let poster = crate::webhook::Poster::new(StdDuration::from_secs(secs))
+            .map_err(|e| anyhow::anyhow!(e.0))?;
         Ok(Http {
-            rt,
-            client,
+            poster,
             slack,
             webhook,
         })
@@ -275,24 +263,6 @@ impl Http {
     }
 }
 
-fn describe_error(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "bad response body"
-    } else {
-        "request failed"
-    };
-    let mut msg = e.without_url().to_string();
-    // Drop the source chain's details that may echo the host; keep the category first.
-    if msg.len() > 200 {
-        msg.truncate(200);
-    }
-    format!("{kind}: {msg}")
-}
-
 impl Deliver for Http {
     fn deliver(&mut self, row: &OutboxRow) -> std::result::Result<(), String> {
         let (target, body) = match (row.kind.as_str(), &self.slack, &self.webhook) {
@@ -304,23 +274,17 @@ impl Deliver for Http {
                 ))
             }
         };
-        let req = self
-            .client
-            .post(target.0.as_str())
-            .header("idempotency-key", format!("closegate-outbox-{}", row.id))
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        let res: std::result::Result<(), String> = self.rt.block_on(async move {
-            let resp = req.send().await.map_err(describe_error)?;
-            let status = resp.status();
-            // Drain the body so the connection can be reused; its content is not needed.
-            let _ = resp.bytes().await;
-            if status.is_success() {
-                Ok(())
-            } else {
-                Err(format!("http status {status}"))
-            }
-        });
+        let headers = [("idempotency-key", format!("closegate-outbox-{}", row.id))];
+        let res = match self.poster.post_json(target.0.as_str(), &body, &headers) {
+            Ok(status) if (200..300).contains(&status) => Ok(()),
+            Ok(status) => Err(format!(
+                "http status {}",
+                reqwest::StatusCode::from_u16(status)
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|_| status.to_string())
+            )),
+            Err(e) => Err(e.0),
+        };
         res.map_err(|e: String| notify::redact(&e, &self.secrets()))
     }
 }

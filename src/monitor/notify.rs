@@ -99,40 +99,20 @@ pub fn run_url(server: Option<&str>, repo: Option<&str>, run_id: Option<&str>) -
 /// POSTs `body` to the webhook with retries (5xx, 429 and connection errors are retried;
 /// other 4xx are final). Returns the number of attempts made.
 pub fn post(url: &str, body: &Value, d: &Delivery) -> Result<u32, NotifyError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(d.timeout)
-        .connect_timeout(d.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| NotifyError::Client(e.without_url().to_string()))?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| NotifyError::Client(e.to_string()))?;
+    let poster = crate::webhook::Poster::new(d.timeout).map_err(|e| NotifyError::Client(e.0))?;
     let attempts = d.attempts.max(1);
     let mut pause = d.backoff;
     let mut last = String::new();
     for n in 1..=attempts {
-        let bytes = serde_json::to_vec(body).unwrap_or_default();
-        let result = rt.block_on(async {
-            client
-                .post(url)
-                .header("content-type", "application/json")
-                .body(bytes)
-                .send()
-                .await
-        });
-        match result {
-            Ok(resp) if resp.status().is_success() => return Ok(n),
-            Ok(resp) => {
-                let status = resp.status();
-                last = format!("HTTP {}", status.as_u16());
-                if status.is_client_error() && status.as_u16() != 429 {
+        match poster.post_json(url, body, &[]) {
+            Ok(status) if (200..300).contains(&status) => return Ok(n),
+            Ok(status) => {
+                last = format!("HTTP {status}");
+                if (400..500).contains(&status) && status != 429 {
                     return Err(NotifyError::Failed { attempts: n, last });
                 }
             }
-            Err(e) => last = e.without_url().to_string(),
+            Err(e) => last = e.0,
         }
         if n < attempts {
             std::thread::sleep(pause);
