@@ -289,3 +289,85 @@ fn bench_year_with_latency() {
             .unwrap_or("")
     );
 }
+
+/// Issue 7 with issue 6: the auditor's bundle rebuilt from the (fake) Actions history is
+/// byte-identical for the same fake data, names its GitHub source, and holds no token.
+#[test]
+fn export_bundle_from_the_fake_history_is_deterministic_and_token_free() {
+    let fake = FakeGithub::start(quiet_config(150));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let seed = Command::new(env!("CARGO_BIN_EXE_closegate-engine"))
+        .arg("--db")
+        .arg(&db)
+        .args(["-q", "seed", "--history", "180d"])
+        .output()
+        .unwrap();
+    assert!(
+        seed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+    let export = |name: &str| {
+        let out = dir.path().join(name);
+        let o = Command::new(env!("CARGO_BIN_EXE_closegate-engine"))
+            .arg("--db")
+            .arg(&db)
+            .args([
+                "audit-evidence-export",
+                "--since",
+                "2026-03-01",
+                "--until",
+                "2026-05-29",
+            ])
+            .args(["--generated-at", "2026-06-01T07:00:00Z", "--out"])
+            .arg(&out)
+            .args([
+                "--github-repo",
+                "octo-org/octo-docs",
+                "--retry-base-ms",
+                "10",
+            ])
+            .env("GITHUB_API_URL", fake.api_url())
+            .env("GITHUB_TOKEN", TOKEN)
+            .env_remove("GH_TOKEN")
+            .env_remove("GITHUB_REPOSITORY")
+            .env_remove("SOURCE_DATE_EPOCH")
+            .output()
+            .unwrap();
+        (o, std::fs::read(&out).ok())
+    };
+    let (o1, z1) = export("a.zip");
+    let (o2, z2) = export("b.zip");
+    for o in [&o1, &o2] {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!all.contains(TOKEN), "token leaked: {all}");
+        assert!(o.status.success(), "{all}");
+    }
+    let (z1, z2) = (z1.unwrap(), z2.unwrap());
+    assert_eq!(z1, z2, "same fake data, different zip");
+    assert!(!String::from_utf8_lossy(&z1).contains(TOKEN));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(z1)).unwrap();
+    let mut runs = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("eval-runs.json").unwrap(), &mut runs).unwrap();
+    let v: Value = serde_json::from_str(&runs).unwrap();
+    assert_eq!(v["source"]["kind"], "github", "{}", v["source"]);
+    assert_eq!(v["coverage"]["days"].as_array().unwrap().len(), 90);
+    assert_eq!(v["retention_days"], 90);
+    assert_eq!(v["retention_sufficient"], false);
+    let mut readme = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("README.md").unwrap(), &mut readme).unwrap();
+    assert!(
+        readme.contains("**Retention**: artifact retention is 90 days"),
+        "{readme}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o1.stderr).contains("retention"),
+        "no stderr warning"
+    );
+    assert_eq!(fake.blob_auth_violations(), 0);
+}
