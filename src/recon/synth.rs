@@ -62,7 +62,9 @@ pub fn books(n_gl: usize, seed: u64) -> (Vec<Entry>, SynthStats) {
         return (Vec::new(), stats);
     };
     let scale = (n_gl / 10_000).max(1);
-    let accounts: Vec<String> = (0..12 * scale).map(|i| format!("{}", 1100 + i * 10)).collect();
+    let accounts: Vec<String> = (0..12 * scale)
+        .map(|i| format!("{}", 1100 + i * 10))
+        .collect();
     let customers = 5000 * scale as u64;
     let mut out = Vec::with_capacity(n_gl * 2 + n_gl / 10);
     let mut sl_n = 0usize;
