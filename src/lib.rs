@@ -25,5 +25,26 @@ use exit::ExitStatus;
 
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> ExitStatus {
+    init_logging(cli.verbose, cli.quiet);
     cmd::dispatch(cli)
+}
+
+/// Diagnostics to stderr: warnings by default, `-v` info, `-vv` debug, `-q` errors only;
+/// `RUST_LOG` overrides. No colour, no timestamps (output stays comparable between runs).
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
 }
