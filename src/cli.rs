@@ -33,11 +33,12 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check the policy (and, once they exist, the seed data and the audit chain).
+    /// Check the policy, the embedded seed pack against it, and the audit chain of `--db`.
     ///
     /// Prints every diagnostic (`file:line:col: error[P012]: ...` plus a fix hint) to stderr and
-    /// a one-line summary to stdout. Exits 0 when there is no error (warnings allowed), 2 when
-    /// any check found an error, 1 when the policy could not be read.
+    /// a one-line summary per check to stdout. The audit check runs only when the `--db` file
+    /// exists. Exits 0 when there is no error (warnings allowed), 2 when any check found an
+    /// error, 1 when the policy could not be read.
     Validate(ValidateArgs),
     /// Inspect the policy in force.
     Policy {
