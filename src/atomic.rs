@@ -12,21 +12,21 @@ pub enum WriteError {
     #[error("`{0}` already exists; pass --force to replace it")]
     Exists(String),
     /// An I/O error.
-    #[error("cannot write `{path}`: {source}")]
+    #[error("cannot write `{path}`: {cause}")]
     Io {
         /// Target path.
         path: String,
         /// The error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
 /// Writes `bytes` to `path` atomically. Creates the parent directory if needed.
 pub fn write(path: &Path, bytes: &[u8], force: bool) -> Result<(), WriteError> {
     let shown = path.display().to_string();
-    let io = |source| WriteError::Io {
+    let io = |cause| WriteError::Io {
         path: shown.clone(),
-        source,
+        cause,
     };
     if !force && path.exists() {
         return Err(WriteError::Exists(shown));
@@ -38,6 +38,14 @@ pub fn write(path: &Path, bytes: &[u8], force: bool) -> Result<(), WriteError> {
     std::fs::create_dir_all(&dir).map_err(io)?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
+    // Temp files are created 0600; an output file is an ordinary file (0644 before umask).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
     tmp.as_file().sync_all().map_err(io)?;
     // Without --force, `persist_noclobber` refuses atomically even if the file appeared after
     // the check above.
@@ -68,5 +76,15 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         // No temp files left behind.
         assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(
+                mode & 0o044,
+                0o044,
+                "output is not readable by others: {mode:o}"
+            );
+        }
     }
 }

@@ -29,13 +29,15 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
-/// Prints a clap error and returns 0 for `--help`/`--version`, 1 for usage errors.
+/// Prints a clap error and returns 0 for `--help`/`--version`, 1 for usage errors (a missing
+/// subcommand included).
 pub fn usage_error(e: clap::Error) -> ExitCode {
     let _ = e.print();
     match e.kind() {
-        clap::error::ErrorKind::DisplayHelp
-        | clap::error::ErrorKind::DisplayVersion
-        | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => ExitCode::from(0),
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+            ExitCode::from(0)
+        }
+        // A missing subcommand is a usage error, even though clap prints the help for it.
         _ => ExitCode::from(1),
     }
 }

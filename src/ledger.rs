@@ -91,12 +91,12 @@ pub enum EntryError {
         code: String,
     },
     /// Bad amount.
-    #[error("entry `{entry}`: {source}")]
+    #[error("entry `{entry}`: {error}")]
     Amount {
         /// Entry id.
         entry: String,
         /// What is wrong.
-        source: crate::money::AmountError,
+        error: crate::money::AmountError,
     },
 }
 
@@ -108,9 +108,9 @@ impl TryFrom<EntryRecord> for Entry {
             entry: r.entry_id.clone(),
             code: r.currency.clone(),
         })?;
-        let amount = Money::parse(&r.amount, currency).map_err(|source| EntryError::Amount {
+        let amount = Money::parse(&r.amount, currency).map_err(|error| EntryError::Amount {
             entry: r.entry_id.clone(),
-            source,
+            error,
         })?;
         Ok(Entry {
             entry_id: r.entry_id,

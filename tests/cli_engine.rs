@@ -332,3 +332,59 @@ fn validate_checks_policy_seed_data_and_the_chain() {
         .stdout(contains("audit BROKEN"))
         .stderr(contains("seq 5"));
 }
+
+#[test]
+fn usage_errors_and_refused_requests_explain_themselves() {
+    // A missing subcommand is a usage error (1), though clap prints the help.
+    bin().assert().code(1);
+    bin().arg("audit").assert().code(1);
+    bin().arg("--help").assert().success();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("u.db");
+    at(&db).args(["seed"]).assert().success();
+    // A malformed amount is refused (exit 2), recorded, and the operator is told why.
+    at(&db)
+        .args([
+            "adjust",
+            "--entity",
+            "US-PARENT",
+            "--account",
+            "6100",
+            "--amount",
+            "12x.5",
+        ])
+        .args([
+            "--currency",
+            "USD",
+            "--date",
+            "2026-04-02",
+            "--actor",
+            "human:carol",
+        ])
+        .assert()
+        .code(2)
+        .stdout(contains("REQUEST_INVALID"))
+        .stderr(contains("`12x.5` is not a decimal number"));
+    // An explicit --policy-path that does not exist stops the export before anything is written.
+    let zip = dir.path().join("b.zip");
+    at(&db)
+        .args([
+            "audit-evidence-export",
+            "--since",
+            "2026-06-01",
+            "--until",
+            "2026-06-02",
+        ])
+        .args([
+            "--eval-runs-dir",
+            dir.path().to_str().unwrap(),
+            "--policy-path",
+            "/nonexistent/policy.yaml",
+            "--out",
+        ])
+        .arg(&zip)
+        .assert()
+        .code(1)
+        .stderr(contains("--policy-path"));
+    assert!(!zip.exists());
+}

@@ -257,6 +257,19 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
             args.out.display()
         );
     }
+    // An explicit --policy-path must be a file in a git work tree; without one, the policy in
+    // force (--policy, else ./policy.yaml) is examined when it is a file.
+    let policy_path: Option<std::path::PathBuf> = match &args.policy_path {
+        Some(p) => {
+            policy_history(p).map_err(|e| anyhow::anyhow!("--policy-path: {e}"))?;
+            Some(p.clone())
+        }
+        None => cli
+            .policy
+            .clone()
+            .or_else(|| Some(std::path::PathBuf::from("policy.yaml")))
+            .filter(|p| p.is_file()),
+    };
     let tz = Tz::parse(&args.tz)?;
     let window = Window::new(args.since, args.until, &tz)?;
     let (gen_at, gen_src) = generated_at(args.generated_at.as_deref())?;
@@ -325,15 +338,15 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
     let sweeps = bundle::sweeper_runs(&snap.sweeper, &start, &end);
 
     // Policy history.
-    let (commits, note) = match &args.policy_path {
-        None => (Vec::new(), Some("--policy-path was not given, so no `policy_version` could be linked to a reviewed commit".to_string())),
+    let (commits, note) = match &policy_path {
+        None => (Vec::new(), Some("no --policy-path was given and no policy file was found, so no `policy_version` could be linked to a reviewed commit".to_string())),
         Some(p) => match policy_history(p) {
             Ok(c) => (c, None),
             Err(n) => (Vec::new(), Some(n)),
         },
     };
     let pv: PolicyVersions = policy_versions::link(
-        args.policy_path.as_ref().map(|p| p.display().to_string()),
+        policy_path.as_ref().map(|p| p.display().to_string()),
         note.clone(),
         commits,
         snap.versions
@@ -377,7 +390,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
         "--tz".into(),
         sh(&tz.name()),
     ]);
-    if let Some(p) = &args.policy_path {
+    if let Some(p) = &policy_path {
         words.extend(["--policy-path".into(), sh(&p.display().to_string())]);
     }
     words.extend(source_words(&args.source, &eval.source));
@@ -408,9 +421,9 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
             ("database".into(), cli.db.display().to_string()),
             (
                 "policy path (git history)".into(),
-                args.policy_path
+                policy_path
                     .as_ref()
-                    .map_or("(not given)".into(), |p| p.display().to_string()),
+                    .map_or("(none found)".into(), |p| p.display().to_string()),
             ),
             ("monitor runs source".into(), eval.source.kind.clone()),
             ("sample size per kind".into(), SAMPLE_SIZE.to_string()),
@@ -464,7 +477,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
         unregistered_actors: unregistered,
         dead_letters: dead.len(),
         sweeper_runs: sweeps.len(),
-        policy_path: args.policy_path.as_ref().map(|p| p.display().to_string()),
+        policy_path: policy_path.as_ref().map(|p| p.display().to_string()),
         policy_history_note: note,
         policy_commits: pv.commits.len(),
         policy_versions_seen: pv.versions_in_log.len(),

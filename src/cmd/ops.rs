@@ -71,9 +71,17 @@ fn act(cli: &Cli, who: &ActorArgs, action: &str, args: Value) -> Result<ExitStat
 }
 
 fn print_result(r: &ActionResult, format: Format) {
+    // A refused malformed request records why in the event; the operator sees it too.
+    let detail = r
+        .event
+        .body
+        .rationale
+        .as_deref()
+        .and_then(|t| t.strip_prefix("refused: "));
     if format == Format::Json {
         let v = json!({
             "decision": r.decision,
+            "detail": detail,
             "created": r.created,
             "event": {"seq": r.event.seq, "event_type": r.event.body.event_type, "hash": r.event.hash},
         });
@@ -93,6 +101,9 @@ fn print_result(r: &ActionResult, format: Format) {
     for reason in &d.reasons {
         let at = reason.pointer.as_deref().unwrap_or("built-in");
         println!("  {} ({at}): {}", reason.code.as_str(), reason.clause);
+    }
+    if let Some(d) = detail {
+        eprintln!("error: {d}");
     }
     if let Some(id) = &r.created {
         println!("created: {id}");

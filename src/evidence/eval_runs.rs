@@ -46,12 +46,12 @@ pub enum EvalRunsError {
         message: String,
     },
     /// Reading the directory failed.
-    #[error("cannot read `{path}`: {source}")]
+    #[error("cannot read `{}`: {cause}", path.display())]
     Io {
         /// The path.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -575,9 +575,9 @@ pub fn run_from_monitor(run_id: String, m: Monitor, tz: &Tz, event: &str) -> Run
 /// is an error naming it. The run date is the monitor's `generated_at` in `tz`; every file
 /// qualifies (event `local`: a file carries no trigger). `run_id` is the file name.
 pub fn load_directory(dir: &Path, tz: &Tz) -> Result<Vec<RunRecord>, EvalRunsError> {
-    let io = |source| EvalRunsError::Io {
+    let io = |cause| EvalRunsError::Io {
         path: dir.to_path_buf(),
-        source,
+        cause,
     };
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
@@ -591,9 +591,9 @@ pub fn load_directory(dir: &Path, tz: &Tz) -> Result<Vec<RunRecord>, EvalRunsErr
     let mut runs = Vec::with_capacity(names.len());
     for name in names {
         let path = dir.join(&name);
-        let bytes = std::fs::read(&path).map_err(|source| EvalRunsError::Io {
+        let bytes = std::fs::read(&path).map_err(|cause| EvalRunsError::Io {
             path: path.clone(),
-            source,
+            cause,
         })?;
         let shown = path.display().to_string();
         let m = parse_monitor(&shown, &bytes)?;

@@ -460,7 +460,7 @@ const CONTROLS: [(&str, &str, &str); 8] = [
     ("CC4.2 (deficiencies communicated and remediated)", "eval-runs.json", "`coverage.regressions`: each failing day, the day it was remediated and the hours taken; `dead-letters.json` for notifications that failed"),
     ("CC6.1 (logical access: identification and authentication)", "actors.json", "every actor with its identity source (OIDC issuer/subject or header-trust) and kind"),
     ("CC6.2 (registration and authorization of users)", "actors.json", "`in_registry`: every actor that acted is registered; `entities` scope"),
-    ("CC6.3 (role-based access, segregation of duties)", "audit-sample.csv", "`decision`, `tier` and `reason_codes` (e.g. `SOD_SELF_APPROVAL`, `LLM_CANNOT_CONFIRM`) on sampled events; the boundary rows show human approval above materiality"),
+    ("CC6.3 (role-based access, segregation of duties)", "audit-sample.csv", "`decision`, `tier` and `reason_codes` (e.g. `SOD_SAME_ACTOR`, `LLM_CANNOT_APPROVE`) on sampled events; the boundary rows show human approval above materiality"),
     ("CC7.2 (monitoring for anomalies)", "audit-sample.csv", "the chain verification above and the sampled events; `sweeper-runs.json` for expired locks and leases recovered"),
     ("CC7.3 (evaluation of events and escalation)", "sweeper-runs.json", "aged exceptions flagged for escalation; `dead-letters.json` for undelivered approval requests"),
     ("CC8.1 (change management: policy changes)", "policy-versions.json", "every commit of the policy file, and each `policy_version` in the log linked to a commit; `unreviewed_versions` must be empty"),

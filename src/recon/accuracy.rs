@@ -54,12 +54,12 @@ pub struct LoadedCase {
 #[derive(Debug, thiserror::Error)]
 pub enum AccuracyError {
     /// A file or directory could not be read.
-    #[error("`{path}`: {source}")]
+    #[error("`{path}`: {cause}")]
     Io {
         /// The path.
         path: String,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A case file is not valid JSON in the case format.
     #[error("{path}:{line}:{column}: {message}")]
@@ -107,9 +107,9 @@ pub fn parse_cases(path: &str, text: &str) -> Result<Vec<Case>, AccuracyError> {
 
 /// Reads every `*.json` file of `dir` (sorted by name).
 pub fn load_dir(dir: &Path) -> Result<Vec<LoadedCase>, AccuracyError> {
-    let io = |path: &Path, source| AccuracyError::Io {
+    let io = |path: &Path, cause| AccuracyError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
     };
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| io(dir, e))?
