@@ -72,6 +72,12 @@ pub enum EngineError {
     Store(#[from] StoreError),
 }
 
+/// Outbox kind of human-in-the-loop notifications (one per APPROVAL_REQUIRED event).
+pub const HITL_KIND: &str = "hitl_notification";
+/// Outbox kind of downstream-sync messages: every applied state change of the books (match
+/// confirmed, adjustment posted, period closed or reopened), for the ERP or data warehouse.
+pub const SYNC_KIND: &str = "downstream_sync";
+
 /// Meta key holding periods that the policy file closes but a `reopen_period` reopened.
 const REOPENED_KEY: &str = "reopened_periods";
 
@@ -472,10 +478,10 @@ fn describe_adjustment(policy: &Policy, ev: &mut NewEvent, a: &AdjustmentView) {
         .map(|b| format_in(b, policy.base_currency));
 }
 
-fn enqueue_hitl(tx: &Tx<'_>, env: &Env<'_>, event: &AuditEvent) -> Result<(), EngineError> {
+fn enqueue(tx: &Tx<'_>, env: &Env<'_>, kind: &str, event: &AuditEvent) -> Result<(), EngineError> {
     let codes: Vec<&str> = event.body.reasons.iter().map(|r| r.code.as_str()).collect();
     tx.enqueue_outbox(&NewOutbox {
-        kind: "hitl_notification".to_string(),
+        kind: kind.to_string(),
         payload: json!({
             "event_seq": event.seq,
             "event_type": event.body.event_type.as_str(),
@@ -615,7 +621,16 @@ fn apply(
     }
     let event = append(tx, ev)?;
     if notify {
-        enqueue_hitl(tx, env, &event)?;
+        enqueue(tx, env, HITL_KIND, &event)?;
+    }
+    if matches!(
+        event.body.event_type,
+        EventType::MatchConfirmed
+            | EventType::AdjustmentPosted
+            | EventType::PeriodClosed
+            | EventType::PeriodReopened
+    ) {
+        enqueue(tx, env, SYNC_KIND, &event)?;
     }
     Ok(ActionResult {
         decision,

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use assert_cmd::Command;
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use std::path::Path;
 
@@ -387,4 +388,72 @@ fn usage_errors_and_refused_requests_explain_themselves() {
         .code(1)
         .stderr(contains("--policy-path"));
     assert!(!zip.exists());
+}
+
+#[test]
+fn state_changes_queue_a_downstream_sync_that_waits_for_a_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    at(&db).args(["seed"]).assert().success();
+    at(&db).args(["recon", "run"]).assert().success();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let confirmed: i64 = c
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE event_type = 'MATCH_CONFIRMED'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let sync: i64 = c
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE kind = 'downstream_sync'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let hitl: i64 = c
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE kind = 'hitl_notification'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let escalated: i64 = c
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE event_type = 'APPROVAL_REQUIRED'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(confirmed > 0 && escalated > 0);
+    assert_eq!(sync, confirmed, "one downstream sync per confirmed match");
+    assert_eq!(hitl, escalated, "one notification per escalation");
+    drop(c);
+    // Only Slack is configured (and unreachable): notifications are attempted, sync rows wait.
+    at(&db)
+        .env("CLOSEGATE_SLACK_HOOK", "http://127.0.0.1:9/services/SECRET")
+        .env_remove("CLOSEGATE_WEBHOOK_URL")
+        .args(["outbox", "drain", "--once"])
+        .assert()
+        .stderr(predicates::str::contains("SECRET").not());
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let touched: i64 = c
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE kind = 'downstream_sync' AND (attempts > 0 OR state <> 'PENDING')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        touched, 0,
+        "sync rows without a target must not burn attempts"
+    );
+    let tried: i64 = c
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE kind = 'hitl_notification' AND attempts > 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tried, hitl);
 }

@@ -88,10 +88,18 @@ pub fn new_token(salt: &str) -> String {
         .to_string()
 }
 
+use crate::engine::HITL_KIND;
+
 /// The transport: delivers one row, or says why not (the error must hold no secret).
 pub trait Deliver {
     /// Delivers `row`.
     fn deliver(&mut self, row: &OutboxRow) -> std::result::Result<(), String>;
+
+    /// The kinds this transport has a target for (`None`: every kind). Rows of other kinds
+    /// stay PENDING for a worker that can deliver them, instead of burning their attempts.
+    fn kinds(&self) -> Option<Vec<&'static str>> {
+        None
+    }
 }
 
 /// Drain settings.
@@ -130,13 +138,15 @@ pub fn drain_pass(
     opts: &DrainOptions,
 ) -> Result<PassReport, StoreError> {
     let mut rep = PassReport::default();
-    let due = store.read(|tx| tx.count_due_outbox(&notify::ts(clock())))?;
+    let kinds = transport.kinds();
+    let kinds = kinds.as_deref();
+    let due = store.read(|tx| tx.count_due_outbox(&notify::ts(clock()), kinds))?;
     for _ in 0..due {
         let now = clock();
         let token = new_token(&notify::ts(now));
         let until = notify::ts(now + opts.lease);
         let leased = store.transaction(|tx| {
-            let Some(row) = tx.lease_due_outbox(&notify::ts(now), &token, &until)? else {
+            let Some(row) = tx.lease_due_outbox(&notify::ts(now), &token, &until, kinds)? else {
                 return Ok::<_, StoreError>(None);
             };
             let max = opts.max_attempts.unwrap_or(row.max_attempts);
@@ -264,9 +274,17 @@ impl Http {
 }
 
 impl Deliver for Http {
+    fn kinds(&self) -> Option<Vec<&'static str>> {
+        match (&self.slack, &self.webhook) {
+            (_, Some(_)) => None,
+            (Some(_), None) => Some(vec![HITL_KIND]),
+            (None, None) => Some(vec![]),
+        }
+    }
+
     fn deliver(&mut self, row: &OutboxRow) -> std::result::Result<(), String> {
         let (target, body) = match (row.kind.as_str(), &self.slack, &self.webhook) {
-            ("hitl_notification", Some(s), _) => (s, notify::slack_body(row)),
+            (HITL_KIND, Some(s), _) => (s, notify::slack_body(row)),
             (_, _, Some(w)) => (w, notify::generic_body(row)),
             (kind, _, None) => {
                 return Err(format!(

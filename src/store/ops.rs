@@ -390,14 +390,16 @@ impl Tx<'_> {
         now: &str,
         token: &str,
         lease_expires_at: &str,
+        kinds: Option<&[&str]>,
     ) -> Result<Option<OutboxRow>, StoreError> {
         let conn = self.w()?;
         let id: Option<i64> = conn
             .query_row(
                 "SELECT id FROM outbox WHERE state = 'PENDING'
                    AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+                   AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2)))
                  ORDER BY COALESCE(next_attempt_at, created_ts), id LIMIT 1",
-                [now],
+                params![now, kinds_json(kinds)],
                 |r| r.get(0),
             )
             .optional()?;
@@ -461,11 +463,12 @@ impl Tx<'_> {
     }
 
     /// Number of `PENDING` rows due at `now`.
-    pub fn count_due_outbox(&self, now: &str) -> Result<u64, StoreError> {
+    pub fn count_due_outbox(&self, now: &str, kinds: Option<&[&str]>) -> Result<u64, StoreError> {
         let n: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM outbox WHERE state = 'PENDING'
-               AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)",
-            [now],
+               AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+               AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2)))",
+            params![now, kinds_json(kinds)],
             |r| r.get(0),
         )?;
         Ok(n.max(0) as u64)
@@ -548,4 +551,9 @@ impl Tx<'_> {
         )?;
         Ok(())
     }
+}
+
+/// `None` (every kind) or a JSON array of kinds for `json_each`.
+fn kinds_json(kinds: Option<&[&str]>) -> Option<String> {
+    kinds.map(|k| serde_json::to_string(k).unwrap_or_else(|_| "[]".into()))
 }
