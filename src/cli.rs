@@ -257,9 +257,10 @@ pub enum SweeperCommand {
         /// The sweeper's identity.
         #[arg(long, default_value = "engine:sweeper")]
         actor: String,
-        /// Business days (Mon-Fri) after which an open exception is flagged for escalation.
-        #[arg(long, default_value_t = 5)]
-        aged_days: u32,
+        /// Business days (Mon-Fri) after which an open exception is flagged for escalation
+        /// (default: the policy's `exceptions.escalate_after_business_days`, else 5).
+        #[arg(long)]
+        aged_days: Option<u32>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,

@@ -126,7 +126,7 @@ mod tests {
         );
         let (p, _) = ok(src.as_bytes());
         let clauses = p.clauses();
-        assert_eq!(clauses.len(), 14);
+        assert_eq!(clauses.len(), 15);
         let pointers: Vec<&str> = clauses.iter().map(|c| c.pointer.as_str()).collect();
         assert_eq!(
             pointers,
@@ -145,6 +145,7 @@ mod tests {
                 "/rationale",
                 "/dual_approval",
                 "/closed_periods",
+                "/exceptions",
             ]
         );
         for c in clauses {

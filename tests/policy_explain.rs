@@ -66,7 +66,7 @@ fn explain_json_rules_carry_resolvable_pointers() {
     let doc: serde_json::Value =
         serde_saphyr::from_str(&std::fs::read_to_string("seed/saas/policy.yaml").unwrap()).unwrap();
     let rules = v["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 12);
+    assert_eq!(rules.len(), 13);
     for r in rules {
         let ptr = r["pointer"].as_str().unwrap();
         assert_eq!(doc.pointer(ptr).unwrap()["clause"], r["clause"], "{ptr}");

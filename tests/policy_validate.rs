@@ -55,6 +55,7 @@ const CASES: &[(&str, &str, usize, usize)] = &[
     ("p020_date_window_too_large", "P020", 36, 21),
     ("p020_multi_max_group_too_small", "P020", 40, 20),
     ("p020_similarity_above_one", "P020", 41, 28),
+    ("p020_escalation_zero", "P020", 36, 33),
     ("p021_duplicate_account", "P021", 21, 16),
     ("p022_empty_timezone", "P022", 8, 47),
     ("p024_duplicate_fx_rate", "P024", 44, 45),

@@ -119,6 +119,16 @@ fn rows(p: &Policy) -> Vec<Row> {
         },
         &p.closed_periods.clause,
     ));
+    if let Some(x) = &p.exceptions {
+        v.push(row(
+            "exceptions",
+            format!(
+                "escalate_after={} business days (sweeper)",
+                x.escalate_after_business_days
+            ),
+            &x.clause,
+        ));
+    }
     v
 }
 

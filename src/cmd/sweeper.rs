@@ -51,6 +51,9 @@ pub struct SweepReport {
     pub event_seq: u64,
 }
 
+/// Escalation age when neither `--aged-days` nor the policy's `exceptions` key sets one.
+pub const DEFAULT_AGED_DAYS: u32 = 5;
+
 /// One sweep at `clock()`, by `actor`, flagging open exceptions older than `aged_days` business
 /// days.
 pub fn sweep(
@@ -199,7 +202,14 @@ pub fn run(cli: &Cli, args: &SweeperArgs) -> Result<ExitStatus> {
     };
     let mut store = Store::open_existing(&cli.db)?;
     let clock = move || fixed.unwrap_or_else(Utc::now);
-    let r = sweep(&mut store, &policy, &clock, actor, *aged_days)
+    let aged_days = aged_days.unwrap_or_else(|| {
+        policy
+            .policy
+            .exceptions
+            .as_ref()
+            .map_or(DEFAULT_AGED_DAYS, |x| x.escalate_after_business_days)
+    });
+    let r = sweep(&mut store, &policy, &clock, actor, aged_days)
         .with_context(|| format!("cannot run the sweeper on `{}`", cli.db.display()))?;
     match format {
         Format::Json => println!(

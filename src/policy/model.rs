@@ -92,6 +92,15 @@ pub struct Rationale {
     pub clause: Clause,
 }
 
+/// `exceptions` (optional): when an open exception is escalated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exceptions {
+    /// Business days (Mon–Fri) after which an open exception is flagged for escalation.
+    pub escalate_after_business_days: u32,
+    /// The rule's clause.
+    pub clause: Clause,
+}
+
 /// A closed accounting period of one entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct YearMonth {
@@ -204,6 +213,8 @@ pub struct Policy {
     pub dual_approval: Clause,
     /// `closed_periods`.
     pub closed_periods: ClosedPeriods,
+    /// `exceptions` (optional; absent = the sweeper's own default).
+    pub exceptions: Option<Exceptions>,
     /// `matching`.
     pub matching: Matching,
     /// `fx_rates`, sorted by (currency, as_of).
@@ -235,6 +246,7 @@ impl Policy {
             &self.dual_approval,
             &self.closed_periods.clause,
         ]);
+        v.extend(self.exceptions.iter().map(|x| &x.clause));
         v
     }
 

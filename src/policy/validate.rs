@@ -11,8 +11,8 @@
 
 use super::diag::{DiagCode, Diagnostic, Severity};
 use super::model::{
-    Clause, ClosedPeriod, ClosedPeriods, Entity, FxRate, HumanAccount, Matching, Materiality,
-    MaterialityOverride, Policy, Rationale, Strategies, Strategy, YearMonth,
+    Clause, ClosedPeriod, ClosedPeriods, Entity, Exceptions, FxRate, HumanAccount, Matching,
+    Materiality, MaterialityOverride, Policy, Rationale, Strategies, Strategy, YearMonth,
 };
 use super::raw::{Entry, Kind, Node, Pos};
 use crate::money::{parse_decimal, Currency};
@@ -34,6 +34,7 @@ const TOP_KEYS: &[&str] = &[
     "rationale",
     "dual_approval",
     "closed_periods",
+    "exceptions",
     "matching",
     "fx_rates",
 ];
@@ -592,6 +593,7 @@ fn build(ctx: &mut Ctx, root: &Node, sha256: String) -> Option<Policy> {
     let rationale = rationale(ctx, &top);
     let dual_approval = simple_rule(ctx, &top, "dual_approval");
     let closed_periods = closed_periods(ctx, &top, known);
+    let exceptions = exceptions(ctx, &top);
     let matching = matching(ctx, &top);
     let fx_rates = fx_rates(ctx, &top, base_currency, known);
 
@@ -608,6 +610,7 @@ fn build(ctx: &mut Ctx, root: &Node, sha256: String) -> Option<Policy> {
         rationale: rationale?,
         dual_approval: dual_approval?,
         closed_periods: closed_periods?,
+        exceptions: exceptions?,
         matching: matching?,
         fx_rates: fx_rates?,
         sha256,
@@ -977,6 +980,28 @@ fn rationale(ctx: &mut Ctx, top: &Obj) -> Option<Rationale> {
         required_above: above?,
         clause: c?,
     })
+}
+
+/// `exceptions` is optional: `Some(None)` when absent, `None` when present but invalid.
+fn exceptions(ctx: &mut Ctx, top: &Obj) -> Option<Option<Exceptions>> {
+    let Some(e) = top.get("exceptions") else {
+        return Some(None);
+    };
+    let obj = Obj::new(
+        ctx,
+        &e.value,
+        "exceptions",
+        e.key.pos,
+        &["escalate_after_business_days", "clause"],
+    )?;
+    let days = obj
+        .req(ctx, "escalate_after_business_days", "5")
+        .and_then(|e| integer(ctx, e, "exceptions.escalate_after_business_days", 1..=260));
+    let c = clause(ctx, &obj, "/exceptions");
+    Some(Some(Exceptions {
+        escalate_after_business_days: u32::try_from(days?).ok()?,
+        clause: c?,
+    }))
 }
 
 fn closed_periods(ctx: &mut Ctx, top: &Obj, known: Option<&EntityMap>) -> Option<ClosedPeriods> {
