@@ -324,7 +324,8 @@ pub struct ExportArgs {
     /// Replace --out if it exists.
     #[arg(long)]
     pub force: bool,
-    /// Day boundaries: `UTC` or a fixed offset such as `+02:00`.
+    /// Day boundaries: `UTC`, a fixed offset such as `+02:00`, or an IANA zone such as
+    /// `America/New_York`.
     #[arg(long, default_value = "UTC")]
     pub tz: String,
     /// The policy file in git whose history goes into policy-versions.json (`git log --follow`).
@@ -559,7 +560,8 @@ pub struct EvalRunsArgs {
     /// Overwrite `--out` if it exists.
     #[arg(long)]
     pub force: bool,
-    /// Day boundaries: `UTC` or a fixed offset such as `+02:00` (IANA names are refused).
+    /// Day boundaries: `UTC`, a fixed offset such as `+02:00`, or an IANA zone such as
+    /// `America/New_York`.
     #[arg(long, default_value = "UTC")]
     pub tz: String,
     /// Where the runs come from.

@@ -230,11 +230,30 @@ fn tz_offset_moves_day_boundaries() {
         "--until",
         "2026-02-02",
         "--tz",
-        "Europe/Paris",
+        "America/New_York",
+        "--out",
+        out.path().join("ny.json").to_str().unwrap(),
+        "--eval-runs-dir",
+        src.path().to_str().unwrap(),
+    ]);
+    // An IANA zone: 03:00Z on 2 Feb is 22:00 on 1 Feb in New York (UTC-5 in winter).
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("ny.json")).unwrap()).unwrap();
+    assert_eq!(v["window"]["tz"], "America/New_York");
+    assert_eq!(v["runs"][0]["date"], "2026-02-01");
+    let o = eval_runs(&[
+        "--since",
+        "2026-02-01",
+        "--until",
+        "2026-02-02",
+        "--tz",
+        "Mars/Olympus_Mons",
         "--out",
         out.path().join("x.json").to_str().unwrap(),
         "--eval-runs-dir",
         src.path().to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1));
+    assert!(!out.path().join("x.json").exists());
 }

@@ -58,6 +58,7 @@ const CASES: &[(&str, &str, usize, usize)] = &[
     ("p020_escalation_zero", "P020", 36, 33),
     ("p021_duplicate_account", "P021", 21, 16),
     ("p022_empty_timezone", "P022", 8, 47),
+    ("p022_unknown_timezone", "P022", 8, 47),
     ("p024_duplicate_fx_rate", "P024", 44, 45),
     ("p027_duplicate_override", "P027", 19, 17),
 ];

@@ -10,9 +10,9 @@
 //! It must not talk to the network (that is `crate::github`) nor read the wall clock: the output
 //! is a function of the inputs only, so the same inputs give byte-identical JSON.
 //!
-//! Time zones: `--tz` accepts `UTC` (or `Z`) and fixed offsets such as `+02:00` / `-0500`. IANA
-//! names (`Europe/Paris`) are refused with a clear error rather than guessed: a fixed offset keeps
-//! the day boundaries explicit in the evidence and avoids a tz-database dependency.
+//! Time zones: `--tz` accepts `UTC` (or `Z`), fixed offsets such as `+02:00` / `-0500`, and IANA
+//! names (`America/New_York`, with their daylight-saving rules, from chrono-tz's tz database).
+//! `window.tz` records the name as given, so the day boundaries can be re-derived.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Offset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -58,21 +58,39 @@ pub enum EvalRunsError {
 /// A time zone for day boundaries: UTC or a fixed offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tz {
-    offset: FixedOffset,
+    zone: Zone,
+}
+
+/// A fixed offset or an IANA zone (with its daylight-saving rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Zone {
+    Fixed(FixedOffset),
+    Iana(chrono_tz::Tz),
 }
 
 impl Tz {
     /// UTC.
     pub fn utc() -> Tz {
-        Tz { offset: Utc.fix() }
+        Tz {
+            zone: Zone::Fixed(Utc.fix()),
+        }
     }
 
-    /// Parses `UTC`, `Z`, `+HH:MM`, `-HH:MM`, `+HHMM`, `+HH`.
+    /// Parses `UTC`, `Z`, `+HH:MM`, `-HH:MM`, `+HHMM`, `+HH`, or an IANA name
+    /// (`America/New_York`, whose day boundaries follow its daylight-saving rules).
     pub fn parse(s: &str) -> Result<Tz, EvalRunsError> {
         let bad = || EvalRunsError::BadTz(s.to_string());
         let t = s.trim();
         if t.eq_ignore_ascii_case("utc") || t == "Z" || t.eq_ignore_ascii_case("etc/utc") {
             return Ok(Tz::utc());
+        }
+        if t.contains('/') {
+            return t
+                .parse::<chrono_tz::Tz>()
+                .map(|z| Tz {
+                    zone: Zone::Iana(z),
+                })
+                .map_err(|_| bad());
         }
         let (sign, rest) = match t.as_bytes().first() {
             Some(b'+') => (1i32, &t[1..]),
@@ -94,12 +112,18 @@ impl Tz {
             return Err(bad());
         }
         let offset = FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)?;
-        Ok(Tz { offset })
+        Ok(Tz {
+            zone: Zone::Fixed(offset),
+        })
     }
 
-    /// The canonical name written in `window.tz`: `UTC` or `+HH:MM`.
+    /// The canonical name written in `window.tz`: `UTC`, `+HH:MM` or the IANA name.
     pub fn name(&self) -> String {
-        let secs = self.offset.local_minus_utc();
+        let offset = match self.zone {
+            Zone::Fixed(o) => o,
+            Zone::Iana(z) => return z.name().to_string(),
+        };
+        let secs = offset.local_minus_utc();
         if secs == 0 {
             return "UTC".to_string();
         }
@@ -110,16 +134,29 @@ impl Tz {
 
     /// The local calendar date of an instant.
     pub fn date_of(&self, t: DateTime<Utc>) -> NaiveDate {
-        t.with_timezone(&self.offset).date_naive()
+        match self.zone {
+            Zone::Fixed(o) => t.with_timezone(&o).date_naive(),
+            Zone::Iana(z) => t.with_timezone(&z).date_naive(),
+        }
     }
 
     /// The UTC instant at which local day `d` starts.
     pub fn day_start(&self, d: NaiveDate) -> DateTime<Utc> {
         let naive = d.and_time(chrono::NaiveTime::MIN);
-        match self.offset.from_local_datetime(&naive) {
-            chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
-            // A fixed offset is never ambiguous; fall back to reading the wall time as UTC.
-            _ => Utc.from_utc_datetime(&naive),
+        match self.zone {
+            Zone::Fixed(o) => match o.from_local_datetime(&naive) {
+                chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
+                // A fixed offset is never ambiguous; fall back to reading the wall time as UTC.
+                _ => Utc.from_utc_datetime(&naive),
+            },
+            // Midnight can be repeated (take the first) or skipped by a daylight-saving change
+            // (the day then starts at the first instant after the gap).
+            Zone::Iana(z) => (0..=3)
+                .find_map(|h| {
+                    z.from_local_datetime(&(naive + chrono::Duration::hours(h)))
+                        .earliest()
+                })
+                .map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc)),
         }
     }
 }
@@ -640,7 +677,24 @@ mod tests {
         assert_eq!(Tz::parse("UTC").unwrap().name(), "UTC");
         assert_eq!(Tz::parse("+02:00").unwrap().name(), "+02:00");
         assert_eq!(Tz::parse("-0530").unwrap().name(), "-05:30");
-        assert!(Tz::parse("Europe/Paris").is_err());
+        assert!(Tz::parse("Europe/Nowhere").is_err());
+        let ny = Tz::parse("America/New_York").unwrap();
+        assert_eq!(ny.name(), "America/New_York");
+        // Winter: UTC-5; summer: UTC-4.
+        assert_eq!(
+            ny.day_start(d("2026-01-15")).to_rfc3339(),
+            "2026-01-15T05:00:00+00:00"
+        );
+        assert_eq!(
+            ny.day_start(d("2026-07-15")).to_rfc3339(),
+            "2026-07-15T04:00:00+00:00"
+        );
+        assert_eq!(ny.date_of(t("2026-07-15T03:30:00Z")), d("2026-07-14"));
+        // The spring-forward day is 23 hours long; the next day starts at 04:00Z.
+        assert_eq!(
+            ny.day_start(d("2026-03-09")) - ny.day_start(d("2026-03-08")),
+            Duration::hours(23)
+        );
         assert!(Tz::parse("+25:00").is_err());
         let tz = Tz::parse("-05:00").unwrap();
         assert_eq!(tz.date_of(t("2026-01-02T03:00:00Z")), d("2026-01-01"));

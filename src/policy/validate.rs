@@ -485,20 +485,9 @@ fn clause(ctx: &mut Ctx, obj: &Obj, pointer: &str) -> Option<Clause> {
 }
 
 /// `Area/City` (segments of letters, digits, `_`, `-`, `+`) or `UTC`.
+/// An IANA time-zone name known to the tz database (`Europe/London`, `UTC`).
 fn timezone_shape_ok(tz: &str) -> bool {
-    if tz == "UTC" {
-        return true;
-    }
-    let parts: Vec<&str> = tz.split('/').collect();
-    parts.len() >= 2
-        && parts
-            .first()
-            .is_some_and(|a| a.starts_with(|c: char| c.is_ascii_uppercase()))
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
-        })
+    tz.parse::<chrono_tz::Tz>().is_ok()
 }
 
 // ---------- sections ----------
