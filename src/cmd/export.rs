@@ -327,6 +327,14 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
     let seed = drawn.seed.clone();
     let csv = sample::to_csv(drawn).into_bytes();
     let events_in_window = drawn.population;
+    if events_in_window == 0 {
+        eprintln!(
+            "warning: no audit event falls in {}..{} ({}): the bundle's sample is empty",
+            window.since,
+            window.until,
+            tz.name()
+        );
+    }
 
     let actors = bundle::actors(&snap.registry, &snap.actors, &snap.by_actor);
     let unregistered: Vec<String> = actors
