@@ -326,7 +326,7 @@ pub struct ExportArgs {
     pub force: bool,
     /// Day boundaries: `UTC`, a fixed offset such as `+02:00`, or an IANA zone such as
     /// `America/New_York`.
-    #[arg(long, default_value = "UTC")]
+    #[arg(long, default_value = "UTC", allow_hyphen_values = true)]
     pub tz: String,
     /// The policy file in git whose history goes into policy-versions.json (`git log --follow`).
     #[arg(long)]
@@ -562,7 +562,7 @@ pub struct EvalRunsArgs {
     pub force: bool,
     /// Day boundaries: `UTC`, a fixed offset such as `+02:00`, or an IANA zone such as
     /// `America/New_York`.
-    #[arg(long, default_value = "UTC")]
+    #[arg(long, default_value = "UTC", allow_hyphen_values = true)]
     pub tz: String,
     /// Where the runs come from.
     #[command(flatten)]
