@@ -3,28 +3,12 @@
 //! existing `--out` are refused with exit 1 and no file written.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use serde_json::{json, Value};
-use std::path::Path;
-use std::process::{Command, Output};
+#[path = "support/monitor_file.rs"]
+mod monitor_file;
 
-fn monitor(dir: &Path, name: &str, generated_at: &str, ok: bool) {
-    let id = generated_at
-        .replace(['-', ':'], "")
-        .replace('T', "-")
-        .trim_end_matches('Z')
-        .to_string();
-    let v = json!({
-        "generated_at": generated_at,
-        "eval_run_id": id,
-        "deterministic_rows": [
-            {"dimension": "matching_accuracy", "status": "OK", "headline": "macro-F1 1.0 on 83 cases", "threshold_met": true},
-            {"dimension": "policy_enforcement", "status": if ok {"OK"} else {"FAIL"}, "headline": "21 scenarios", "threshold_met": ok}
-        ],
-        "overall_ok": ok,
-        "notes": []
-    });
-    std::fs::write(dir.join(name), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
-}
+use monitor_file::monitor;
+use serde_json::{json, Value};
+use std::process::{Command, Output};
 
 fn eval_runs(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_closegate-engine"))

@@ -49,6 +49,11 @@ fn entry(
 
 /// A US-PARENT USD pair on account 1200 in April (an open period).
 fn pair(amount: &str) -> Vec<Entry> {
+    pair_on(amount, "2026-04-10", "2026-04-11")
+}
+
+/// A US-PARENT USD pair on account 1200 with the given GL and SL dates.
+fn pair_on(amount: &str, gl_date: &str, sl_date: &str) -> Vec<Entry> {
     vec![
         entry(
             "GL-1",
@@ -57,7 +62,7 @@ fn pair(amount: &str) -> Vec<Entry> {
             "1200",
             amount,
             "USD",
-            "2026-04-10",
+            gl_date,
         ),
         entry(
             "SL-1",
@@ -66,7 +71,7 @@ fn pair(amount: &str) -> Vec<Entry> {
             "1200",
             amount,
             "USD",
-            "2026-04-11",
+            sl_date,
         ),
     ]
 }
@@ -425,26 +430,7 @@ fn llm_proposal_requires_human() {
 
 #[test]
 fn period_closed_needs_two_distinct_humans() {
-    let march = vec![
-        entry(
-            "GL-1",
-            Side::Gl,
-            "US-PARENT",
-            "1200",
-            "10.00",
-            "USD",
-            "2026-03-30",
-        ),
-        entry(
-            "SL-1",
-            Side::Sl,
-            "US-PARENT",
-            "1200",
-            "10.00",
-            "USD",
-            "2026-04-01",
-        ),
-    ];
+    let march = pair_on("10.00", "2026-03-30", "2026-04-01");
     let mut m = mview(
         MatchClass::ExactMatch,
         MatchState::Proposed,
@@ -734,26 +720,7 @@ fn post_adjustment_tiers_and_rules() {
 fn deny_beats_require_approval() {
     // A human confirming a closed-period match above the rationale threshold without one:
     // PERIOD_CLOSED escalates, MISSING_RATIONALE denies; deny wins and both are listed.
-    let entries = vec![
-        entry(
-            "GL-1",
-            Side::Gl,
-            "US-PARENT",
-            "1200",
-            "2000.00",
-            "USD",
-            "2026-03-30",
-        ),
-        entry(
-            "SL-1",
-            Side::Sl,
-            "US-PARENT",
-            "1200",
-            "2000.00",
-            "USD",
-            "2026-03-31",
-        ),
-    ];
+    let entries = pair_on("2000.00", "2026-03-30", "2026-03-31");
     let m = mview(
         MatchClass::ExactMatch,
         MatchState::Proposed,
@@ -1066,26 +1033,7 @@ proptest! {
 
 #[test]
 fn a_reopened_policy_period_is_open() {
-    let march = vec![
-        entry(
-            "GL-1",
-            Side::Gl,
-            "US-PARENT",
-            "1200",
-            "10.00",
-            "USD",
-            "2026-03-30",
-        ),
-        entry(
-            "SL-1",
-            Side::Sl,
-            "US-PARENT",
-            "1200",
-            "10.00",
-            "USD",
-            "2026-03-31",
-        ),
-    ];
+    let march = pair_on("10.00", "2026-03-30", "2026-03-31");
     let m = mview(
         MatchClass::ExactMatch,
         MatchState::Proposed,

@@ -2,7 +2,6 @@
 //! database, write monitor files, read a bundle, and tiny loopback HTTP servers.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -48,25 +47,10 @@ pub fn seed(dir: &Path, history: bool) -> PathBuf {
     db
 }
 
-/// Writes one soc2-monitor JSON.
-pub fn monitor(dir: &Path, name: &str, generated_at: &str, ok: bool) {
-    let id = generated_at
-        .replace(['-', ':'], "")
-        .replace('T', "-")
-        .trim_end_matches('Z')
-        .to_string();
-    let v = json!({
-        "generated_at": generated_at,
-        "eval_run_id": id,
-        "deterministic_rows": [
-            {"dimension": "matching_accuracy", "status": "OK", "headline": "macro-F1 1.0", "threshold_met": true},
-            {"dimension": "policy_enforcement", "status": if ok {"OK"} else {"FAIL"}, "headline": "21 scenarios", "threshold_met": ok}
-        ],
-        "overall_ok": ok,
-        "notes": []
-    });
-    std::fs::write(dir.join(name), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
-}
+#[path = "../support/monitor_file.rs"]
+mod monitor_file;
+/// Writes one soc2-monitor JSON (shared with the `eval-runs` tests).
+pub use monitor_file::monitor;
 
 /// A monitor run at 06:00Z on every day from `since` for `days` days.
 pub fn monitor_every_day(dir: &Path, since: chrono::NaiveDate, days: u64) {
