@@ -47,7 +47,7 @@ pub fn dispatch(cli: Cli) -> ExitStatus {
         Command::Approve(args) => ops::approve_cmd(&cli, args),
         Command::Adjust(args) => ops::adjust_cmd(&cli, args),
         Command::Recon(args) => ops::recon_cmd(&cli, args),
-        Command::Eval(args) => eval::run(&cli, &args.common).map(|(status, _)| status),
+        Command::Eval(args) => eval::run(&cli, &args.common),
         Command::Soc2Monitor(args) => monitor::run(&cli, args),
         Command::Ci(args) => ci::run(&cli, args),
         Command::Outbox(args) => outbox::run(&cli, args),
@@ -87,24 +87,38 @@ pub fn resolve_policy(cli_policy: Option<&Path>) -> anyhow::Result<(String, Vec<
     Ok((EMBEDDED_POLICY_NAME.to_string(), embedded.to_vec()))
 }
 
-/// Resolves and loads the policy for a command that needs a valid one. Warnings are printed
-/// to stderr and the policy returned; an invalid policy prints every diagnostic and gives
-/// `Err(ExitStatus::CheckFailed)` (2); an unreadable one prints the error and gives
-/// `Err(ExitStatus::Error)` (1).
-pub fn require_policy(cli_policy: Option<&Path>) -> Result<(String, Policy), ExitStatus> {
-    let (name, bytes) = match resolve_policy(cli_policy) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return Err(ExitStatus::Error);
-        }
-    };
+/// A validated policy with its display name and the exact bytes it was loaded from (stored
+/// with the audit log so `audit verify` can check clauses against it).
+#[derive(Debug, Clone)]
+pub struct LoadedPolicy {
+    /// Display name (path, or `embedded:…`).
+    pub name: String,
+    /// The validated policy.
+    pub policy: Policy,
+    /// The file's bytes.
+    pub src: Vec<u8>,
+}
+
+impl LoadedPolicy {
+    /// The file's text (lossy UTF-8; a policy that loaded is valid UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.src).into_owned()
+    }
+}
+
+/// Validates `bytes` named `name`: warnings are printed to stderr and the policy returned; an
+/// invalid policy prints every diagnostic and gives `Err(ExitStatus::CheckFailed)` (2).
+pub fn load_reported(name: String, bytes: Vec<u8>) -> Result<LoadedPolicy, ExitStatus> {
     match crate::policy::load(&name, &bytes) {
         Ok((policy, warnings)) => {
             for w in &warnings {
                 eprintln!("{w}");
             }
-            Ok((name, policy))
+            Ok(LoadedPolicy {
+                name,
+                policy,
+                src: bytes,
+            })
         }
         Err(diags) => {
             for d in &diags {
@@ -118,6 +132,25 @@ pub fn require_policy(cli_policy: Option<&Path>) -> Result<(String, Policy), Exi
             Err(ExitStatus::CheckFailed)
         }
     }
+}
+
+/// Resolves ([`resolve_policy`]) and loads the policy in force, reading the file once. An
+/// unreadable file prints the error and gives `Err(ExitStatus::Error)` (1); an invalid one
+/// gives `Err(ExitStatus::CheckFailed)` (2).
+pub fn load_policy(cli_policy: Option<&Path>) -> Result<LoadedPolicy, ExitStatus> {
+    let (name, bytes) = match resolve_policy(cli_policy) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Err(ExitStatus::Error);
+        }
+    };
+    load_reported(name, bytes)
+}
+
+/// [`load_policy`] for commands that need only the name and the policy.
+pub fn require_policy(cli_policy: Option<&Path>) -> Result<(String, Policy), ExitStatus> {
+    load_policy(cli_policy).map(|l| (l.name, l.policy))
 }
 
 /// `""` or `"s"`.

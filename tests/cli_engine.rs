@@ -18,6 +18,16 @@ fn at(db: &Path) -> Command {
     c
 }
 
+/// `SELECT count(*) …` with no parameter.
+fn count(c: &rusqlite::Connection, sql: &str) -> i64 {
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// `SELECT count(*) …` with one parameter.
+fn count_with(c: &rusqlite::Connection, sql: &str, p: impl rusqlite::ToSql) -> i64 {
+    c.query_row(sql, [p], |r| r.get(0)).unwrap()
+}
+
 fn head(db: &Path) -> String {
     let out = at(db).args(["state", "--format", "json"]).output().unwrap();
     assert!(out.status.success());
@@ -63,9 +73,7 @@ fn seeding_with_history_is_deterministic_and_verifies() {
     at(&a).args(["audit", "verify"]).assert().success();
     // Thousands of events of every kind.
     let c = rusqlite::Connection::open(&a).unwrap();
-    let n: i64 = c
-        .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 = count(&c, "SELECT count(*) FROM audit_log");
     assert!(n > 2000, "{n} events");
     for t in [
         "MATCH_PROPOSED",
@@ -78,13 +86,11 @@ fn seeding_with_history_is_deterministic_and_verifies() {
         "PERIOD_CLOSED",
         "PERIOD_REOPENED",
     ] {
-        let k: i64 = c
-            .query_row(
-                "SELECT count(*) FROM audit_log WHERE event_type = ?1",
-                [t],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let k: i64 = count_with(
+            &c,
+            "SELECT count(*) FROM audit_log WHERE event_type = ?1",
+            t,
+        );
         assert!(k > 0, "no {t} event in the history");
     }
     for code in [
@@ -93,13 +99,11 @@ fn seeding_with_history_is_deterministic_and_verifies() {
         "LLM_CANNOT_APPROVE",
         "DUPLICATE_APPROVER",
     ] {
-        let k: i64 = c
-            .query_row(
-                "SELECT count(*) FROM audit_log WHERE decision = 'deny' AND reasons LIKE ?1",
-                [format!("%\"{code}\"%")],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let k: i64 = count_with(
+            &c,
+            "SELECT count(*) FROM audit_log WHERE decision = 'deny' AND reasons LIKE ?1",
+            format!("%\"{code}\"%"),
+        );
         assert!(k > 0, "no {code} denial in the history");
     }
 }
@@ -134,35 +138,15 @@ fn recon_run_on_the_seed_pack_logs_every_decision_and_verifies() {
         assert_eq!(v["proposed"][class].as_u64().unwrap_or(0), want, "{class}");
     }
     let c = rusqlite::Connection::open(&db).unwrap();
-    let n: i64 = c
-        .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 = count(&c, "SELECT count(*) FROM audit_log");
     assert_eq!(n as u64, decisions, "one audit event per decision");
     // The auto-confirm path is a distinct engine actor from the proposer.
-    let proposers: i64 = c
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE action = 'propose_match' AND actor_id = 'engine:recon'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let confirmers: i64 = c
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE action = 'confirm_match' AND actor_id = 'engine:autoconfirm'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let proposers: i64 = count(&c, "SELECT count(*) FROM audit_log WHERE action = 'propose_match' AND actor_id = 'engine:recon'");
+    let confirmers: i64 = count(&c, "SELECT count(*) FROM audit_log WHERE action = 'confirm_match' AND actor_id = 'engine:autoconfirm'");
     assert_eq!(proposers, confirmers);
     // Nothing above materiality or on an always-human account was auto-confirmed.
-    let bad: i64 = c
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE event_type = 'MATCH_CONFIRMED' AND actor_kind = 'engine'
-             AND (CAST(amount_base AS REAL) > 10000.0 OR accounts LIKE '%\"1030\"%' OR accounts LIKE '%\"2400\"%')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let bad: i64 = count(&c, "SELECT count(*) FROM audit_log WHERE event_type = 'MATCH_CONFIRMED' AND actor_kind = 'engine'
+             AND (CAST(amount_base AS REAL) > 10000.0 OR accounts LIKE '%\"1030\"%' OR accounts LIKE '%\"2400\"%')");
     assert_eq!(bad, 0);
     at(&db).args(["audit", "verify"]).assert().success();
 }
@@ -397,34 +381,22 @@ fn state_changes_queue_a_downstream_sync_that_waits_for_a_target() {
     at(&db).args(["seed"]).assert().success();
     at(&db).args(["recon", "run"]).assert().success();
     let c = rusqlite::Connection::open(&db).unwrap();
-    let confirmed: i64 = c
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE event_type = 'MATCH_CONFIRMED'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let sync: i64 = c
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE kind = 'downstream_sync'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let hitl: i64 = c
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE kind = 'hitl_notification'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let escalated: i64 = c
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE event_type = 'APPROVAL_REQUIRED'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let confirmed: i64 = count(
+        &c,
+        "SELECT count(*) FROM audit_log WHERE event_type = 'MATCH_CONFIRMED'",
+    );
+    let sync: i64 = count(
+        &c,
+        "SELECT count(*) FROM outbox WHERE kind = 'downstream_sync'",
+    );
+    let hitl: i64 = count(
+        &c,
+        "SELECT count(*) FROM outbox WHERE kind = 'hitl_notification'",
+    );
+    let escalated: i64 = count(
+        &c,
+        "SELECT count(*) FROM audit_log WHERE event_type = 'APPROVAL_REQUIRED'",
+    );
     assert!(confirmed > 0 && escalated > 0);
     assert_eq!(sync, confirmed, "one downstream sync per confirmed match");
     assert_eq!(hitl, escalated, "one notification per escalation");
@@ -437,23 +409,58 @@ fn state_changes_queue_a_downstream_sync_that_waits_for_a_target() {
         .assert()
         .stderr(predicates::str::contains("SECRET").not());
     let c = rusqlite::Connection::open(&db).unwrap();
-    let touched: i64 = c
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE kind = 'downstream_sync' AND (attempts > 0 OR state <> 'PENDING')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let touched: i64 = count(&c, "SELECT count(*) FROM outbox WHERE kind = 'downstream_sync' AND (attempts > 0 OR state <> 'PENDING')");
     assert_eq!(
         touched, 0,
         "sync rows without a target must not burn attempts"
     );
-    let tried: i64 = c
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE kind = 'hitl_notification' AND attempts > 0",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let tried: i64 = count(
+        &c,
+        "SELECT count(*) FROM outbox WHERE kind = 'hitl_notification' AND attempts > 0",
+    );
     assert_eq!(tried, hitl);
+}
+
+#[test]
+fn seeding_under_another_policy_records_that_policy_text() {
+    // The clauses quoted by later decisions must verify against the policy actually in force,
+    // not the pack's own policy.yaml.
+    let dir = tempfile::tempdir().unwrap();
+    let pol = dir.path().join("policy.yaml");
+    let src = std::fs::read_to_string("seed/saas/policy.yaml")
+        .unwrap()
+        .replace(
+            "Fuzzy matches always require human confirmation.",
+            "Fuzzy matches always need a person (edited policy).",
+        );
+    std::fs::write(&pol, &src).unwrap();
+    let db = dir.path().join("p.db");
+    at(&db)
+        .arg("--policy")
+        .arg(&pol)
+        .args(["seed"])
+        .assert()
+        .success();
+    at(&db)
+        .arg("--policy")
+        .arg(&pol)
+        .args(["recon", "run"])
+        .assert()
+        .success();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let stored: Vec<String> = c
+        .prepare("SELECT source FROM policies")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(stored, [src]);
+    assert!(
+        count(
+            &c,
+            "SELECT count(*) FROM audit_log WHERE reasons LIKE '%edited policy%'"
+        ) > 0
+    );
+    at(&db).args(["audit", "verify"]).assert().success();
 }

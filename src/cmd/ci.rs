@@ -34,7 +34,7 @@ pub fn run(cli: &Cli, a: &CiArgs) -> Result<ExitStatus> {
     };
 
     // 1. seed
-    let (pack, policy_name, policy) = match super::seed::load_pack(
+    let (pack, policy) = match super::seed::load_pack(
         &a.common.pack,
         a.common.pack_dir.as_deref(),
         cli.policy.as_deref(),
@@ -42,28 +42,16 @@ pub fn run(cli: &Cli, a: &CiArgs) -> Result<ExitStatus> {
         Ok(x) => x,
         Err(status) => return Ok(status),
     };
-    let policy_src = String::from_utf8_lossy(&if policy_name == pack.policy_name {
-        pack.policy_src.clone()
-    } else {
-        super::resolve_policy(cli.policy.as_deref())?.1
-    })
-    .into_owned();
-    let seeded = super::seed::build(
-        &db,
-        pack.clone(),
-        policy_name.clone(),
-        policy.clone(),
-        None,
-        a.common.force,
-    )
-    .context("seed failed")?;
+    let policy_src = policy.text();
+    let seeded = super::seed::build(&db, pack.clone(), policy.clone(), None, a.common.force)
+        .context("seed failed")?;
     stages.push((
         "seed".into(),
         format!("pack `{}`, {} entries", seeded.pack.name, seeded.entries),
     ));
     stages.push((
         "validate".into(),
-        format!("policy OK ({}), pack OK", &policy.sha256[..12]),
+        format!("policy OK ({}), pack OK", &policy.policy.sha256[..12]),
     ));
 
     // 2. one recon pass, timestamped from the run id so the log is reproducible
@@ -72,8 +60,8 @@ pub fn run(cli: &Cli, a: &CiArgs) -> Result<ExitStatus> {
         .unwrap_or(pack.seeded_at);
     let mut store = Store::open_existing(&db)?;
     let env = ReconRunEnv {
-        policy: &policy,
-        policy_name: &policy_name,
+        policy: &policy.policy,
+        policy_name: &policy.name,
         policy_src: &policy_src,
         ts,
         gate: super::eval::gate_from_env()?,
@@ -105,21 +93,7 @@ pub fn run(cli: &Cli, a: &CiArgs) -> Result<ExitStatus> {
     ));
 
     // 3. eval
-    let mut common = a.common.clone();
-    common.run_id = Some(run_id.clone());
-    let quiet_cli = Cli {
-        quiet: true,
-        db: db.clone(),
-        policy: cli.policy.clone(),
-        verbose: cli.verbose,
-        command: crate::cli::Command::Validate(crate::cli::ValidateArgs {
-            format: crate::cli::Format::Text,
-        }),
-    };
-    let (status, written) = super::eval::run_with(&quiet_cli, &common, head)?;
-    let Some(written) = written else {
-        return Ok(status);
-    };
+    let written = super::eval::run_loaded(&a.common, &run_id, pack, policy, head, true)?;
     stages.push(("eval".into(), format!("{}", written.dir.display())));
 
     // 4. monitor

@@ -2,12 +2,14 @@
 //! `<out-dir>/<run-id>/{summary.json,report.json,report.md}` atomically and copy them to
 //! `<out-dir>/latest/`.
 
+use super::LoadedPolicy;
 use crate::cli::{Cli, EvalCommonArgs};
 use crate::eval::fault;
 use crate::eval::fixtures::FixtureDir;
 use crate::eval::harness::{self, EvalOptions};
 use crate::eval::summary::{AuditHead, Summary};
 use crate::exit::ExitStatus;
+use crate::seed::SeedPack;
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
@@ -64,52 +66,37 @@ fn dir_or(p: &Option<PathBuf>, embedded: &str) -> FixtureDir {
     }
 }
 
-/// Runs the eval and writes its files. `audit_head` overrides reading `--db`.
-pub fn run_with(
-    cli: &Cli,
+/// Runs the eval on an already loaded pack and policy and writes its files. Prints the table
+/// unless `quiet`.
+pub fn run_loaded(
     a: &EvalCommonArgs,
+    run_id: &str,
+    pack: SeedPack,
+    policy: LoadedPolicy,
     audit_head: Option<AuditHead>,
-) -> Result<(ExitStatus, Option<Written>)> {
-    let run_id = run_id(a.run_id.as_deref())?;
-    let (pack, policy_name, policy) =
-        match super::seed::load_pack(&a.pack, a.pack_dir.as_deref(), cli.policy.as_deref()) {
-            Ok(x) => x,
-            Err(status) => return Ok((status, None)),
-        };
-    let policy_src = if policy_name == pack.policy_name {
-        pack.policy_src.clone()
-    } else {
-        super::resolve_policy(cli.policy.as_deref())?.1
-    };
-    let dir = a.out_dir.join(&run_id);
+    quiet: bool,
+) -> Result<Written> {
+    let dir = a.out_dir.join(run_id);
     if dir.exists() && !a.force {
         bail!(
             "`{}` already exists; pass --force or another --run-id",
             dir.display()
         );
     }
-    let audit_head = match audit_head {
-        Some(h) => Some(h),
-        None if cli.db.exists() => Store::open_existing(&cli.db)
-            .ok()
-            .and_then(|s| s.audit_head().ok().flatten())
-            .map(|(seq, hash)| AuditHead { seq, hash }),
-        None => None,
-    };
     let scratch = tempfile::tempdir().context("cannot create a scratch folder")?;
     let mut dims = a.dimensions.clone();
     dims.sort();
     dims.dedup();
     let opts = EvalOptions {
         dimensions: dims,
-        run_id: run_id.clone(),
+        run_id: run_id.to_string(),
         cases: dir_or(&a.cases, "accuracy"),
         scenarios: dir_or(&a.scenarios, "policy"),
         adversarial: dir_or(&a.adversarial, "adversarial"),
         pack,
-        policy_name,
-        policy_src,
-        policy,
+        policy_name: policy.name,
+        policy_src: policy.src,
+        policy: policy.policy,
         gate: gate_from_env()?,
         repetitions: a.repetitions,
         scratch: scratch.path().to_path_buf(),
@@ -129,23 +116,35 @@ pub fn run_with(
             crate::atomic::write(&d.join(name), bytes, true)?;
         }
     }
-    if !cli.quiet {
+    if !quiet {
         print_table(&out.summary);
         println!("wrote {} (copied to {})", dir.display(), latest.display());
     }
-    Ok((
-        ExitStatus::Ok,
-        Some(Written {
-            dir,
-            latest_summary: latest.join("summary.json"),
-            summary: out.summary,
-        }),
-    ))
+    Ok(Written {
+        dir,
+        latest_summary: latest.join("summary.json"),
+        summary: out.summary,
+    })
 }
 
-/// `eval`.
-pub fn run(cli: &Cli, a: &EvalCommonArgs) -> Result<(ExitStatus, Option<Written>)> {
-    run_with(cli, a, None)
+/// `eval`: loads the pack and policy, reads the audit head of `--db` when it exists, runs.
+pub fn run(cli: &Cli, a: &EvalCommonArgs) -> Result<ExitStatus> {
+    let run_id = run_id(a.run_id.as_deref())?;
+    let (pack, policy) =
+        match super::seed::load_pack(&a.pack, a.pack_dir.as_deref(), cli.policy.as_deref()) {
+            Ok(x) => x,
+            Err(status) => return Ok(status),
+        };
+    let audit_head = if cli.db.exists() {
+        Store::open_existing(&cli.db)
+            .ok()
+            .and_then(|s| s.audit_head().ok().flatten())
+            .map(|(seq, hash)| AuditHead { seq, hash })
+    } else {
+        None
+    };
+    run_loaded(a, &run_id, pack, policy, audit_head, cli.quiet)?;
+    Ok(ExitStatus::Ok)
 }
 
 fn pretty(v: &serde_json::Value) -> String {

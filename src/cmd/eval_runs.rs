@@ -11,7 +11,6 @@ use crate::exit::ExitStatus;
 use crate::github::{self, GithubOptions, Progress, Token};
 use anyhow::{bail, Context, Result};
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::Duration;
 
 /// Default API base.
@@ -29,7 +28,7 @@ pub fn run(args: &EvalRunsArgs, cli: &Cli) -> Result<ExitStatus> {
     let window = Window::new(args.since, args.until, &tz)?;
     let doc = build(&window, &tz, &args.source, cli.quiet)?;
     let bytes = doc.to_json().context("cannot serialize eval-runs.json")?;
-    write_atomic(&args.out, &bytes, args.force)?;
+    crate::atomic::write(&args.out, &bytes, args.force)?;
     let c = &doc.coverage;
     println!(
         "wrote {}: {} runs; coverage {} ok, {} fail, {} missing, {} regressions",
@@ -133,10 +132,4 @@ pub fn build(
         _ => {}
     }
     Ok(doc)
-}
-
-/// Writes `bytes` to `out` through a temp file in the same directory, then a rename. Without
-/// `force`, an existing file is never replaced.
-pub fn write_atomic(out: &Path, bytes: &[u8], force: bool) -> Result<()> {
-    Ok(crate::atomic::write(out, bytes, force)?)
 }

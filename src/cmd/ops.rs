@@ -13,7 +13,6 @@ use crate::cli::{
 use crate::engine::{self, seeding, ActionResult, Env};
 use crate::exit::ExitStatus;
 use crate::gate::decision::Outcome;
-use crate::policy::model::Policy;
 use crate::store::Store;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
@@ -25,26 +24,12 @@ fn open(cli: &Cli) -> Result<Store> {
     Store::open_existing(&cli.db).map_err(anyhow::Error::new)
 }
 
-/// The policy in force: display name, validated policy and its text; or the exit status
-/// `require_policy` chose (it has already explained why).
-fn policy_in_force(cli: &Cli) -> Result<Result<(String, Policy, String), ExitStatus>> {
-    let (name, policy) = match super::require_policy(cli.policy.as_deref()) {
-        Ok(x) => x,
-        Err(status) => return Ok(Err(status)),
-    };
-    let (_, bytes) = super::resolve_policy(cli.policy.as_deref())?;
-    Ok(Ok((
-        name,
-        policy,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )))
-}
-
 fn act(cli: &Cli, who: &ActorArgs, action: &str, args: Value) -> Result<ExitStatus> {
-    let (name, policy, src) = match policy_in_force(cli)? {
+    let loaded = match super::load_policy(cli.policy.as_deref()) {
         Ok(x) => x,
         Err(status) => return Ok(status),
     };
+    let src = loaded.text();
     let mut store = open(cli)?;
     let registry = store.read(seeding::registry)?;
     let scope = registry
@@ -52,8 +37,8 @@ fn act(cli: &Cli, who: &ActorArgs, action: &str, args: Value) -> Result<ExitStat
         .find(|a| a.id == who.actor)
         .and_then(|a| a.entities.clone());
     let env = Env {
-        policy: &policy,
-        policy_name: &name,
+        policy: &loaded.policy,
+        policy_name: &loaded.name,
         policy_src: &src,
         actor: who.actor.clone(),
         identity_source: OPERATOR_SOURCE.to_string(),
@@ -235,14 +220,15 @@ pub fn state(cli: &Cli, args: &StateArgs) -> Result<ExitStatus> {
 /// `recon run`.
 pub fn recon_cmd(cli: &Cli, args: &ReconCmdArgs) -> Result<ExitStatus> {
     let ReconCommand::Run { format } = &args.command;
-    let (name, policy, src) = match policy_in_force(cli)? {
+    let loaded = match super::load_policy(cli.policy.as_deref()) {
         Ok(x) => x,
         Err(status) => return Ok(status),
     };
+    let src = loaded.text();
     let mut store = open(cli)?;
     let env = engine::recon_run::ReconRunEnv {
-        policy: &policy,
-        policy_name: &name,
+        policy: &loaded.policy,
+        policy_name: &loaded.name,
         policy_src: &src,
         ts: chrono::Utc::now(),
         gate: crate::gate::evaluate,

@@ -34,15 +34,11 @@ pub struct PolicyInForce {
 
 /// Resolves and loads the policy (exit status on failure, already reported).
 pub fn policy_in_force(cli: &Cli) -> Result<PolicyInForce, ExitStatus> {
-    let (name, policy) = super::require_policy(cli.policy.as_deref())?;
-    let (_, bytes) = super::resolve_policy(cli.policy.as_deref()).map_err(|e| {
-        eprintln!("error: {e:#}");
-        ExitStatus::Error
-    })?;
+    let loaded = super::load_policy(cli.policy.as_deref())?;
     Ok(PolicyInForce {
-        name,
-        src: String::from_utf8_lossy(&bytes).into_owned(),
-        policy,
+        src: loaded.text(),
+        name: loaded.name,
+        policy: loaded.policy,
     })
 }
 

@@ -5,10 +5,10 @@
 //! database is built in a temporary file beside the target and renamed over it only when
 //! complete, so a failed or interrupted seed leaves the old database as it was.
 
+use super::LoadedPolicy;
 use crate::cli::{Cli, SeedArgs};
 use crate::engine::{history, seeding};
 use crate::exit::ExitStatus;
-use crate::policy::model::Policy;
 use crate::seed::SeedPack;
 use crate::store::{Durability, Store, StoreError};
 use anyhow::{bail, Context, Result};
@@ -20,9 +20,7 @@ pub struct Seeded {
     /// The pack.
     pub pack: SeedPack,
     /// The policy used.
-    pub policy: Policy,
-    /// Its display name.
-    pub policy_name: String,
+    pub policy: LoadedPolicy,
     /// History replay report, if any.
     pub history: Option<history::HistoryReport>,
     /// Audit head after seeding.
@@ -45,12 +43,12 @@ pub fn parse_days(s: &str) -> Result<u32> {
 }
 
 /// Loads the pack (embedded name or directory) and the policy to seed with: `--policy` when
-/// given explicitly, else the pack's own `policy.yaml`.
+/// given explicitly, else the pack's own `policy.yaml`; then checks the pack against it.
 pub fn load_pack(
     pack: &str,
     pack_dir: Option<&Path>,
     cli_policy: Option<&Path>,
-) -> Result<(SeedPack, String, Policy), ExitStatus> {
+) -> Result<(SeedPack, LoadedPolicy), ExitStatus> {
     let loaded = match pack_dir {
         Some(dir) => crate::seed::load_dir(dir),
         None => crate::seed::load_embedded(pack),
@@ -62,25 +60,11 @@ pub fn load_pack(
             return Err(ExitStatus::Error);
         }
     };
-    let (name, policy) = match cli_policy {
-        Some(p) => super::require_policy(Some(p))?,
-        None => match crate::policy::load(&pack.policy_name, &pack.policy_src) {
-            Ok((p, warnings)) => {
-                for w in &warnings {
-                    eprintln!("{w}");
-                }
-                (pack.policy_name.clone(), p)
-            }
-            Err(diags) => {
-                for d in &diags {
-                    eprintln!("{d}");
-                }
-                eprintln!("error: the pack's policy `{}` is invalid", pack.policy_name);
-                return Err(ExitStatus::CheckFailed);
-            }
-        },
+    let policy = match cli_policy {
+        Some(p) => super::load_policy(Some(p))?,
+        None => super::load_reported(pack.policy_name.clone(), pack.policy_src.clone())?,
     };
-    let problems = crate::seed::check(&pack, &policy);
+    let problems = crate::seed::check(&pack, &policy.policy);
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("error: {p}");
@@ -92,7 +76,7 @@ pub fn load_pack(
         );
         return Err(ExitStatus::CheckFailed);
     }
-    Ok((pack, name, policy))
+    Ok((pack, policy))
 }
 
 fn sidecar(path: &Path, suffix: &str) -> PathBuf {
@@ -105,8 +89,7 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
 pub fn build(
     db: &Path,
     pack: SeedPack,
-    policy_name: String,
-    policy: Policy,
+    policy: LoadedPolicy,
     history_days: Option<u32>,
     force: bool,
 ) -> Result<Seeded> {
@@ -139,20 +122,17 @@ pub fn build(
     let result = (|| -> Result<Seeded> {
         let mut store = Store::open(&tmp_path)?;
         store.set_durability(Durability::Normal)?;
-        let src = String::from_utf8_lossy(&pack.policy_src).into_owned();
-        let policy_src = if policy_name == pack.policy_name {
-            src
-        } else {
-            String::from_utf8_lossy(&std::fs::read(&policy_name).unwrap_or_default()).into_owned()
-        };
-        store.transaction(|tx| seeding::seed(tx, &pack, &policy))?;
+        let policy_src = policy.text();
+        store.transaction(|tx| {
+            seeding::seed(tx, &pack, &policy.policy, &policy.name, &policy_src)
+        })?;
         let report = match history_days {
             Some(days) => {
                 let registry = store.read(seeding::registry)?;
                 Some(history::replay(
                     &mut store,
-                    &policy,
-                    &policy_name,
+                    &policy.policy,
+                    &policy.name,
                     &policy_src,
                     &registry,
                     pack.seeded_at,
@@ -167,7 +147,6 @@ pub fn build(
         Ok(Seeded {
             pack,
             policy,
-            policy_name,
             history: report,
             head,
             entries,
@@ -199,12 +178,12 @@ pub fn build(
 /// Runs `seed`.
 pub fn run(cli: &Cli, args: &SeedArgs) -> Result<ExitStatus> {
     let history_days = args.history.as_deref().map(parse_days).transpose()?;
-    let (pack, policy_name, policy) =
+    let (pack, policy) =
         match load_pack(&args.pack, args.pack_dir.as_deref(), cli.policy.as_deref()) {
             Ok(x) => x,
             Err(status) => return Ok(status),
         };
-    let s = build(&cli.db, pack, policy_name, policy, history_days, args.force)?;
+    let s = build(&cli.db, pack, policy, history_days, args.force)?;
     if !cli.quiet {
         println!(
             "seeded `{}` from pack `{}` (content sha256 {}): {} entries, policy {}",
@@ -212,7 +191,7 @@ pub fn run(cli: &Cli, args: &SeedArgs) -> Result<ExitStatus> {
             s.pack.name,
             s.pack.content_hash,
             s.entries,
-            s.policy.sha256
+            s.policy.policy.sha256
         );
         if let Some(h) = &s.history {
             println!(

@@ -25,8 +25,15 @@ pub struct RegistryActor {
     pub entities: Option<Vec<String>>,
 }
 
-/// Writes the pack into an empty store inside `tx`.
-pub fn seed(tx: &Tx<'_>, pack: &SeedPack, policy: &Policy) -> Result<(), EngineError> {
+/// Writes the pack into an empty store inside `tx`, recording the policy in force (its name and
+/// exact text, which may differ from the pack's own `policy.yaml`).
+pub fn seed(
+    tx: &Tx<'_>,
+    pack: &SeedPack,
+    policy: &Policy,
+    policy_name: &str,
+    policy_src: &str,
+) -> Result<(), EngineError> {
     let at = pack.seeded_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     for e in &policy.entities {
         tx.upsert_entity(&EntityRow {
@@ -61,8 +68,7 @@ pub fn seed(tx: &Tx<'_>, pack: &SeedPack, policy: &Policy) -> Result<(), EngineE
             entities: a.entities.clone(),
         })
         .collect();
-    let src = String::from_utf8_lossy(&pack.policy_src);
-    tx.store_policy(&policy.sha256, &pack.policy_name, &src, &at)?;
+    tx.store_policy(&policy.sha256, policy_name, policy_src, &at)?;
     tx.set_meta(
         REGISTRY_KEY,
         &serde_json::to_string(&registry).unwrap_or_else(|_| "[]".into()),

@@ -54,7 +54,7 @@ pub fn run(
         let db = scratch.join(format!("latency-{rep}.db"));
         let mut store = Store::open(&db).map_err(|e| e.to_string())?;
         store
-            .transaction(|tx| seeding::seed(tx, pack, policy))
+            .transaction(|tx| seeding::seed(tx, pack, policy, policy_name, policy_src))
             .map_err(|e| e.to_string())?;
         let env = ReconRunEnv {
             policy,

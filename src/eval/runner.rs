@@ -300,7 +300,10 @@ fn execute_steps(
         .set_durability(Durability::Normal)
         .map_err(|e| e.to_string())?;
     store
-        .transaction(|tx| seeding::seed(tx, &pack, &policy))
+        .transaction(|tx| {
+            let src = String::from_utf8_lossy(&policy_src);
+            seeding::seed(tx, &pack, &policy, &policy_name, &src)
+        })
         .map_err(|e| e.to_string())?;
     let registry: Vec<RegistryActor> = store.read(seeding::registry).map_err(|e| e.to_string())?;
     let mut created: Vec<Option<String>> = Vec::new();
