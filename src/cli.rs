@@ -8,14 +8,10 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "closegate-engine", version, about, long_about = None)]
 pub struct Cli {
-    /// SQLite database of the book of record.
-    #[arg(
-        long,
-        global = true,
-        env = "CLOSEGATE_DB",
-        default_value = ".closegate/recon.db"
-    )]
-    pub db: PathBuf,
+    /// SQLite database of the book of record [default: .closegate/recon.db; `ci` uses a
+    /// temporary one unless this is given].
+    #[arg(long, global = true, env = "CLOSEGATE_DB")]
+    pub db: Option<PathBuf>,
     /// Policy file. Default: ./policy.yaml if it exists, else the embedded `saas` pack's policy.
     #[arg(long, global = true, env = "CLOSEGATE_POLICY")]
     pub policy: Option<PathBuf>,
@@ -28,6 +24,16 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Where the book of record lives when `--db` and `CLOSEGATE_DB` are not given.
+pub const DEFAULT_DB: &str = ".closegate/recon.db";
+
+impl Cli {
+    /// The database path: `--db` / `CLOSEGATE_DB`, else [`DEFAULT_DB`].
+    pub fn db(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
+    }
 }
 
 /// Subcommands.

@@ -34,7 +34,7 @@ pub const EMBEDDED_POLICY_NAME: &str = "embedded:seed/saas/policy.yaml";
 pub fn dispatch(cli: Cli) -> ExitStatus {
     let policy = cli.policy.as_deref();
     let result = match &cli.command {
-        Command::Validate(args) => validate::run(policy, &cli.db, args),
+        Command::Validate(args) => validate::run(policy, &cli.db(), args),
         Command::Policy { command } => match command {
             PolicyCommand::Explain { format } => policy::explain(policy, *format),
         },

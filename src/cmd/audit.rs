@@ -45,9 +45,9 @@ fn parse_head(s: &str) -> Result<(u64, String)> {
 }
 
 fn open(cli: &Cli) -> Result<Store> {
-    Store::open_existing(&cli.db).map_err(|e| match e {
+    Store::open_existing(&cli.db()).map_err(|e| match e {
         StoreError::Missing { .. } => anyhow::Error::new(e),
-        other => anyhow::Error::new(other).context(format!("cannot read `{}`", cli.db.display())),
+        other => anyhow::Error::new(other).context(format!("cannot read `{}`", cli.db().display())),
     })
 }
 
@@ -161,7 +161,7 @@ fn append_synthetic(
     prefix: &str,
     pause_us: u64,
 ) -> Result<ExitStatus> {
-    let mut store = Store::open(&cli.db)?;
+    let mut store = Store::open(&cli.db())?;
     let batch = batch.max(1);
     let mut i = 1;
     while i <= count {

@@ -13,25 +13,16 @@ use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use std::time::Instant;
 
-fn db_given() -> bool {
-    std::env::var_os("CLOSEGATE_DB").is_some()
-        || std::env::args_os().any(|a| {
-            let a = a.to_string_lossy();
-            a == "--db" || a.starts_with("--db=")
-        })
-}
-
 /// `ci`.
 pub fn run(cli: &Cli, a: &CiArgs) -> Result<ExitStatus> {
     let started = Instant::now();
     let mut stages: Vec<(String, String)> = Vec::new();
     let run_id = super::eval::run_id(a.common.run_id.as_deref())?;
     let tmp = tempfile::tempdir().context("cannot create a temporary folder")?;
-    let db = if db_given() {
-        cli.db.clone()
-    } else {
-        tmp.path().join("recon.db")
-    };
+    let db = cli
+        .db
+        .clone()
+        .unwrap_or_else(|| tmp.path().join("recon.db"));
 
     // 1. seed
     let (pack, policy) = match super::seed::load_pack(

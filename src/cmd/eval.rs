@@ -135,8 +135,8 @@ pub fn run(cli: &Cli, a: &EvalCommonArgs) -> Result<ExitStatus> {
             Ok(x) => x,
             Err(status) => return Ok(status),
         };
-    let audit_head = if cli.db.exists() {
-        Store::open_existing(&cli.db)
+    let audit_head = if cli.db().exists() {
+        Store::open_existing(&cli.db())
             .ok()
             .and_then(|s| s.audit_head().ok().flatten())
             .map(|(seq, hash)| AuditHead { seq, hash })

@@ -273,9 +273,9 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
     let tz = Tz::parse(&args.tz)?;
     let window = Window::new(args.since, args.until, &tz)?;
     let (gen_at, gen_src) = generated_at(args.generated_at.as_deref())?;
-    let store = Store::open_existing(&cli.db).map_err(|e| match e {
+    let store = Store::open_existing(&cli.db()).map_err(|e| match e {
         StoreError::Missing { .. } => anyhow::Error::new(e),
-        other => anyhow::Error::new(other).context(format!("cannot read `{}`", cli.db.display())),
+        other => anyhow::Error::new(other).context(format!("cannot read `{}`", cli.db().display())),
     })?;
     let (policy_name, policy) = match super::require_policy(cli.policy.as_deref()) {
         Ok(x) => x,
@@ -290,7 +290,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
     let Some((first_seq, first_ts)) = store.read(|tx| tx.earliest_event())? else {
         bail!(
             "the audit log of `{}` is empty: nothing to export",
-            cli.db.display()
+            cli.db().display()
         );
     };
     let first_day = DateTime::parse_from_rfc3339(&first_ts)
@@ -384,7 +384,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
     let mut words = vec![
         "closegate-engine".to_string(),
         "--db".into(),
-        sh(&cli.db.display().to_string()),
+        sh(&cli.db().display().to_string()),
     ];
     if let Some(p) = &cli.policy {
         words.extend(["--policy".into(), sh(&p.display().to_string())]);
@@ -426,7 +426,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
                 "window (UTC)".into(),
                 format!("{start} .. {end} (end exclusive)"),
             ),
-            ("database".into(), cli.db.display().to_string()),
+            ("database".into(), cli.db().display().to_string()),
             (
                 "policy path (git history)".into(),
                 policy_path
@@ -444,7 +444,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<ExitStatus> {
         tz: tz.name(),
         start_utc: start.clone(),
         end_utc: end.clone(),
-        db: cli.db.display().to_string(),
+        db: cli.db().display().to_string(),
         policy: (policy_name, policy.sha256.clone()),
         events_in_window,
         seq_range: snap.seq_range,

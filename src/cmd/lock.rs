@@ -13,7 +13,7 @@ use chrono::{Duration, Utc};
 
 /// Runs `lock …`.
 pub fn run(cli: &Cli, args: &LockArgs) -> Result<ExitStatus> {
-    let mut store = Store::open_existing(&cli.db)?;
+    let mut store = Store::open_existing(&cli.db())?;
     match &args.command {
         LockCommand::Acquire {
             name,

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 pub const OPERATOR_SOURCE: &str = "cli-operator";
 
 fn open(cli: &Cli) -> Result<Store> {
-    Store::open_existing(&cli.db).map_err(anyhow::Error::new)
+    Store::open_existing(&cli.db()).map_err(anyhow::Error::new)
 }
 
 fn act(cli: &Cli, who: &ActorArgs, action: &str, args: Value) -> Result<ExitStatus> {
@@ -47,7 +47,7 @@ fn act(cli: &Cli, who: &ActorArgs, action: &str, args: Value) -> Result<ExitStat
         gate: crate::gate::evaluate,
     };
     let r = engine::execute(&mut store, &env, action, &args)
-        .with_context(|| format!("cannot record `{action}` in `{}`", cli.db.display()))?;
+        .with_context(|| format!("cannot record `{action}` in `{}`", cli.db().display()))?;
     print_result(&r, who.format);
     Ok(match r.decision.outcome {
         Outcome::Deny => ExitStatus::CheckFailed,
@@ -234,7 +234,7 @@ pub fn recon_cmd(cli: &Cli, args: &ReconCmdArgs) -> Result<ExitStatus> {
         gate: crate::gate::evaluate,
     };
     let report = engine::recon_run::run(&mut store, &env, None)
-        .with_context(|| format!("recon run on `{}` failed", cli.db.display()))?;
+        .with_context(|| format!("recon run on `{}` failed", cli.db().display()))?;
     if *format == Format::Json {
         println!(
             "{}",

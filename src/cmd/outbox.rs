@@ -322,7 +322,7 @@ pub fn run(cli: &Cli, args: &OutboxArgs) -> Result<ExitStatus> {
         Ok(p) => p,
         Err(status) => return Ok(status),
     };
-    let mut store = Store::open_existing(&cli.db)?;
+    let mut store = Store::open_existing(&cli.db())?;
     let lease = Duration::seconds(i64::try_from(*lease_secs).unwrap_or(60));
     let mut http = Http::new(slack, webhook, lease)?;
     let opts = DrainOptions {
@@ -334,7 +334,7 @@ pub fn run(cli: &Cli, args: &OutboxArgs) -> Result<ExitStatus> {
     let mut total = PassReport::default();
     loop {
         let r = drain_pass(&mut store, &policy, &mut http, &clock, &opts)
-            .with_context(|| format!("cannot drain the outbox of `{}`", cli.db.display()))?;
+            .with_context(|| format!("cannot drain the outbox of `{}`", cli.db().display()))?;
         total.leased += r.leased;
         total.delivered += r.delivered;
         total.retried += r.retried;

@@ -183,11 +183,11 @@ pub fn run(cli: &Cli, args: &SeedArgs) -> Result<ExitStatus> {
             Ok(x) => x,
             Err(status) => return Ok(status),
         };
-    let s = build(&cli.db, pack, policy, history_days, args.force)?;
+    let s = build(&cli.db(), pack, policy, history_days, args.force)?;
     if !cli.quiet {
         println!(
             "seeded `{}` from pack `{}` (content sha256 {}): {} entries, policy {}",
-            cli.db.display(),
+            cli.db().display(),
             s.pack.name,
             s.pack.content_hash,
             s.entries,

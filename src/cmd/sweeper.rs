@@ -200,7 +200,7 @@ pub fn run(cli: &Cli, args: &SweeperArgs) -> Result<ExitStatus> {
         Ok(p) => p,
         Err(status) => return Ok(status),
     };
-    let mut store = Store::open_existing(&cli.db)?;
+    let mut store = Store::open_existing(&cli.db())?;
     let clock = move || fixed.unwrap_or_else(Utc::now);
     let aged_days = aged_days.unwrap_or_else(|| {
         policy
@@ -210,7 +210,7 @@ pub fn run(cli: &Cli, args: &SweeperArgs) -> Result<ExitStatus> {
             .map_or(DEFAULT_AGED_DAYS, |x| x.escalate_after_business_days)
     });
     let r = sweep(&mut store, &policy, &clock, actor, aged_days)
-        .with_context(|| format!("cannot run the sweeper on `{}`", cli.db.display()))?;
+        .with_context(|| format!("cannot run the sweeper on `{}`", cli.db().display()))?;
     match format {
         Format::Json => println!(
             "{}",
